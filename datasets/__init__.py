@@ -1,0 +1,86 @@
+"""Domains (DSLs), their exact bounded interpreters, edits, Φ generation and task files.
+
+``deepcoder`` is the DeepCoder integer-list domain::
+
+    >>> from worldmodel.datasets import deepcoder
+    >>> p = deepcoder.parse("a <- [int] | b <- int | c <- TAKE b a | d <- SUM c")
+    >>> deepcoder.run(p, [[1, 2, 3], 2])
+    3
+"""
+
+from ._deepcoder import DEEPCODER_PRIMITIVES
+from ._domain import Domain, Example, InputConfig
+from ._edits import (
+    DeleteStatement,
+    Edit,
+    InsertStatement,
+    ReplaceArgument,
+    ReplaceStatement,
+    apply_edit,
+    inverse,
+    neighbours,
+    variable_types,
+)
+from ._errors import DatasetError, EditError, ExecutionError, ParseError, TaskFileError
+from ._interpreter import (
+    DEFAULT_BOUNDS,
+    Bounds,
+    Value,
+    apply_primitive,
+    check_inputs,
+    check_value,
+    run,
+    trace,
+)
+from ._program import (
+    Primitive,
+    Program,
+    Statement,
+    Type,
+    format_program,
+    parse_program,
+    variable_name,
+)
+from ._tokens import Vocabulary
+
+deepcoder = Domain("deepcoder", DEEPCODER_PRIMITIVES)
+
+DOMAINS = {"deepcoder": deepcoder}
+
+__all__ = [
+    "Bounds",
+    "DEFAULT_BOUNDS",
+    "DOMAINS",
+    "DatasetError",
+    "DeleteStatement",
+    "Domain",
+    "Edit",
+    "EditError",
+    "Example",
+    "ExecutionError",
+    "InputConfig",
+    "InsertStatement",
+    "ParseError",
+    "Primitive",
+    "Program",
+    "ReplaceArgument",
+    "ReplaceStatement",
+    "Statement",
+    "TaskFileError",
+    "Type",
+    "Value",
+    "Vocabulary",
+    "apply_edit",
+    "apply_primitive",
+    "check_inputs",
+    "check_value",
+    "deepcoder",
+    "format_program",
+    "inverse",
+    "neighbours",
+    "parse_program",
+    "run",
+    "trace",
+    "variable_name",
+    "variable_types",
+]

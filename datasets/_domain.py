@@ -1,0 +1,165 @@
+"""A domain is data plus a few functions: the protocol every DSL plugs into."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from . import _edits
+from ._errors import ExecutionError
+from ._interpreter import DEFAULT_BOUNDS, Bounds, Value, run, trace
+from ._program import Primitive, Program, Statement, Type, format_program, parse_program
+
+__all__ = ["InputConfig", "Example", "Domain"]
+
+
+@dataclass(frozen=True)
+class InputConfig:
+    """How random inputs are drawn (defaults follow ExeDec's DeepCoder split).
+
+    Attributes:
+        min_value: smallest list element (default -50).
+        max_value: largest list element (default 50).
+        min_list_length: shortest list (default 0).
+        max_list_length: longest list (default 5).
+        min_int: smallest int input (default 0).
+        max_int: largest int input (default 5).
+    """
+
+    min_value: int = -50
+    max_value: int = 50
+    min_list_length: int = 0
+    max_list_length: int = 5
+    min_int: int = 0
+    max_int: int = 5
+
+
+@dataclass(frozen=True)
+class Example:
+    """One input/output pair: ``inputs`` is the list of the program's arguments."""
+
+    inputs: tuple[Value, ...]
+    output: Value
+
+
+# Input signatures a random program may have, as in ExeDec's DeepCoder data.
+_SIGNATURES = ((Type.LIST,), (Type.LIST, Type.LIST), (Type.LIST, Type.INT), (Type.INT, Type.LIST))
+
+
+@dataclass(frozen=True)
+class Domain:
+    """A DSL as data: primitives, bounds, input distribution, and its functions.
+
+    Example:
+        >>> from worldmodel.datasets import deepcoder
+        >>> p = deepcoder.parse("a <- [int] | b <- SORT a | c <- REVERSE b")
+        >>> deepcoder.run(p, [[3, 1, 2]])
+        [3, 2, 1]
+    """
+
+    name: str
+    primitives: Mapping[str, Primitive]
+    bounds: Bounds = DEFAULT_BOUNDS
+    inputs: InputConfig = field(default_factory=InputConfig)
+    signatures: tuple[tuple[Type, ...], ...] = _SIGNATURES
+
+    def run(self, program: Program, inputs: Sequence[object]) -> Value:
+        """Run exactly and within bounds; raises only :class:`ExecutionError`."""
+        return run(program, inputs, self.primitives, bounds=self.bounds)
+
+    def trace(self, program: Program, inputs: Sequence[object]) -> list[Value]:
+        """Values of all variables (inputs first)."""
+        return trace(program, inputs, self.primitives, bounds=self.bounds)
+
+    def parse(self, text: str) -> Program:
+        """Parse program text; raises :class:`ParseError` naming the line."""
+        return parse_program(text, self.primitives)
+
+    def format(self, program: Program, *, sep: str = " | ") -> str:
+        """Program text on one line (``sep`` between lines)."""
+        return format_program(program, self.primitives, sep=sep)
+
+    def apply_edit(self, program: Program, edit: _edits.Edit) -> Program:
+        """Apply an edit; raises :class:`EditError` if it does not apply."""
+        return _edits.apply_edit(program, edit, self.primitives)
+
+    def neighbours(self, program: Program, *, max_length: int | None = None) -> Iterator[tuple[_edits.Edit, Program]]:
+        """All valid one-edit neighbours ``(edit, program)``."""
+        return _edits.neighbours(program, self.primitives, max_length=max_length)
+
+    def random_value(self, type_: Type, rng: random.Random) -> Value:
+        """One random input value of ``type_``."""
+        c = self.inputs
+        if type_ is Type.INT:
+            return rng.randint(c.min_int, c.max_int)
+        length = rng.randint(c.min_list_length, c.max_list_length)
+        return [rng.randint(c.min_value, c.max_value) for _ in range(length)]
+
+    def random_inputs(self, input_types: Sequence[Type], rng: random.Random) -> tuple[Value, ...]:
+        """One random argument tuple of the given types."""
+        return tuple(self.random_value(t, rng) for t in input_types)
+
+    def random_program(
+        self, rng: random.Random, length: int, *, input_types: Sequence[Type] | None = None, max_tries: int = 1000
+    ) -> Program:
+        """A random program of exactly ``length`` statements with no dead code.
+
+        Every statement's result is used by a later one, except the last (the output),
+        as in DeepCoder's data. Arguments prefer variables not used yet.
+
+        Raises:
+            ValueError: no such program found in ``max_tries`` attempts.
+        """
+        if length < 0:
+            raise ValueError(f"length must be >= 0, got {length}")
+        names = list(self.primitives)
+        for _ in range(max_tries):
+            types = list(input_types) if input_types is not None else list(rng.choice(self.signatures))
+            n = len(types)
+            unused: set[int] = set()
+            body: list[Statement] = []
+            while len(body) < length:
+                primitive = self.primitives[rng.choice(names)]
+                args = []
+                for want in primitive.arg_types:
+                    fresh = [v for v in unused if types[v] is want and v not in args]
+                    pool = fresh if fresh and rng.random() < 0.8 else [v for v, t in enumerate(types) if t is want]
+                    if not pool:
+                        break
+                    args.append(rng.choice(sorted(pool)))
+                else:
+                    unused.difference_update(args)
+                    unused.add(len(types))
+                    body.append(Statement(primitive.name, tuple(args)))
+                    types.append(primitive.return_type)
+            if not unused - {len(types) - 1} - set(range(n)):
+                return Program(tuple(types[:n]), tuple(body))
+        raise ValueError(f"no program of length {length} without dead code in {max_tries} tries")
+
+    def random_examples(
+        self, program: Program, count: int, rng: random.Random, *, max_tries: int = 200
+    ) -> list[Example] | None:
+        """``count`` examples on which ``program`` is valid and not degenerate.
+
+        Degenerate means all outputs equal, or every output an empty list. Returns
+        ``None`` when no such set is found in ``max_tries`` draws per example.
+        """
+        examples: list[Example] = []
+        tries = 0
+        while len(examples) < count and tries < max_tries * count:
+            tries += 1
+            inputs = self.random_inputs(program.input_types, rng)
+            try:
+                output = self.run(program, inputs)
+            except ExecutionError:
+                continue
+            examples.append(Example(inputs, output))
+        if len(examples) < count:
+            return None
+        outputs = [e.output for e in examples]
+        if count > 1 and all(o == outputs[0] for o in outputs):
+            return None
+        if all(o == [] for o in outputs):
+            return None
+        return examples

@@ -1,0 +1,45 @@
+"""The exceptions of :mod:`worldmodel.datasets`, one per kind of mistake."""
+
+from __future__ import annotations
+
+__all__ = ["ExecutionError", "ParseError", "EditError", "TaskFileError", "DatasetError"]
+
+
+class ExecutionError(Exception):
+    """A program is invalid on an input: the interpreter's only error.
+
+    Raised for an operation on invalid input (``HEAD`` of an empty list, ``ACCESS``
+    out of range), a value outside the bounds, a list too long, or too many steps.
+
+    Attributes:
+        reason: a short, stable description (e.g. ``"value out of range"``).
+        statement: index of the statement that failed, or ``None`` for the inputs.
+    """
+
+    def __init__(self, reason: str, statement: int | None = None):
+        where = "inputs" if statement is None else f"statement {statement}"
+        super().__init__(f"{reason} (at {where})")
+        self.reason = reason
+        self.statement = statement
+
+
+class ParseError(ValueError):
+    """Program text does not follow the domain's syntax; the message names the line."""
+
+
+class EditError(ValueError):
+    """An edit does not apply to a program (wrong index, type, or old content)."""
+
+
+class TaskFileError(ValueError):
+    """A line of a task file is malformed; ``line`` is its 1-based number."""
+
+    def __init__(self, message: str, *, path: str = "<tasks>", line: int = 0):
+        super().__init__(f"{path}:{line}: {message}")
+        self.path = path
+        self.line = line
+        self.reason = message
+
+
+class DatasetError(ValueError):
+    """A generated dataset (Φ) on disk is missing, inconsistent or corrupt."""

@@ -1,0 +1,176 @@
+"""The exact, bounded interpreter shared by every integer-list domain."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ._errors import ExecutionError
+from ._program import Primitive, Program, Type
+
+__all__ = ["Bounds", "DEFAULT_BOUNDS", "Value", "check_inputs", "check_value", "apply_primitive", "run", "trace"]
+
+Value = int | list[int]
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Hard limits every interpreter call obeys.
+
+    Attributes:
+        min_value: smallest integer a value may hold (default -256).
+        max_value: largest integer a value may hold (default 255).
+        max_list_length: longest list an input or result may be (default 20).
+        max_statements: most statements one run may execute (default 64); every
+            primitive is linear in its list arguments, so this bounds the steps.
+    """
+
+    min_value: int = -256
+    max_value: int = 255
+    max_list_length: int = 20
+    max_statements: int = 64
+
+    def __post_init__(self) -> None:
+        if self.min_value > self.max_value:
+            raise ValueError(f"Bounds: min_value {self.min_value} > max_value {self.max_value}")
+        if self.max_list_length < 0 or self.max_statements < 0:
+            raise ValueError("Bounds: max_list_length and max_statements must be >= 0")
+
+
+DEFAULT_BOUNDS = Bounds()
+
+
+def check_value(value: Value, bounds: Bounds, statement: int | None = None) -> None:
+    """Raise :class:`ExecutionError` if ``value`` breaks ``bounds``."""
+    if isinstance(value, int):
+        if not bounds.min_value <= value <= bounds.max_value:
+            raise ExecutionError("value out of range", statement)
+        return
+    if len(value) > bounds.max_list_length:
+        raise ExecutionError("list too long", statement)
+    if value and (min(value) < bounds.min_value or max(value) > bounds.max_value):
+        raise ExecutionError("value out of range", statement)
+
+
+def _bad_input(value: object, want: Type, bounds: Bounds) -> ExecutionError:
+    if want is Type.INT and type(value) is int or want is Type.LIST and type(value) in (list, tuple) and all(
+        type(v) is int for v in value
+    ):
+        try:
+            check_value(list(value) if want is Type.LIST else value, bounds)
+        except ExecutionError as error:
+            return ExecutionError(f"input {value!r}: {error.reason}")
+    return ExecutionError(f"input {value!r} is not of type {want.value}")
+
+
+def check_inputs(types: Sequence[Type], inputs: Sequence[object], bounds: Bounds) -> list[Value]:
+    """Validate ``inputs`` against ``types`` and ``bounds``; return them as lists/ints.
+
+    Raises:
+        ExecutionError: wrong count, wrong type (bools are not ints), or out of bounds.
+    """
+    if len(inputs) != len(types):
+        raise ExecutionError(f"expected {len(types)} inputs, got {len(inputs)}")
+    lo, hi, longest = bounds.min_value, bounds.max_value, bounds.max_list_length
+    values: list[Value] = []
+    for want, value in zip(types, inputs):
+        kind = type(value)
+        if want is Type.INT:
+            if kind is not int or not lo <= value <= hi:
+                raise _bad_input(value, want, bounds)
+        elif kind is list or kind is tuple:
+            if len(value) > longest or value and (
+                set(map(type, value)) != _JUST_INT or min(value) < lo or max(value) > hi
+            ):
+                raise _bad_input(value, want, bounds)
+            if kind is tuple:
+                value = list(value)
+        else:
+            raise _bad_input(value, want, bounds)
+        values.append(value)
+    return values
+
+
+_JUST_INT = {int}
+
+
+def apply_primitive(primitive: Primitive, args: Sequence[Value], bounds: Bounds, statement: int | None = None) -> Value:
+    """Apply one primitive to argument values, exactly and within ``bounds``.
+
+    Example:
+        >>> from worldmodel.datasets import deepcoder
+        >>> apply_primitive(deepcoder.primitives["MAP(*2)"], [[1, 2]], DEFAULT_BOUNDS)
+        [2, 4]
+    """
+    try:
+        value = primitive.function(*args)
+    except (IndexError, ValueError):
+        raise ExecutionError(f"{primitive.text}: invalid argument", statement) from None
+    if primitive.creates_values:
+        check_value(value, bounds, statement)
+    return value
+
+
+_COMPILED: dict[tuple[int, Program], tuple] = {}
+_COMPILED_MAX = 1 << 16
+
+
+def _compile(program: Program, primitives: Mapping[str, Primitive]) -> tuple:
+    """(function, args, creates_values, text) per statement, cached per table."""
+    key = (id(primitives), program)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        try:
+            compiled = tuple(
+                (p.function, st.args, p.creates_values, p.text)
+                for st in program.statements
+                for p in (primitives[st.primitive],)
+            )
+        except KeyError as error:
+            raise ExecutionError(f"unknown primitive {error.args[0]!r}") from None
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.clear()
+        _COMPILED[key] = compiled
+    return compiled
+
+
+def _execute(program: Program, inputs: Sequence[object], primitives: Mapping[str, Primitive], bounds: Bounds) -> list[Value]:
+    if len(program.statements) > bounds.max_statements:
+        raise ExecutionError(f"more than {bounds.max_statements} statements")
+    env = check_inputs(program.input_types, inputs, bounds)
+    lo, hi = bounds.min_value, bounds.max_value
+    for index, (function, args, creates, text) in enumerate(_compile(program, primitives)):
+        try:
+            value = function(env[args[0]]) if len(args) == 1 else function(env[args[0]], env[args[1]])
+        except (IndexError, ValueError):
+            raise ExecutionError(f"{text}: invalid argument", index) from None
+        # Only value-creating primitives can leave the range; the rest select or
+        # reorder existing values, and no primitive makes a list longer.
+        if creates:
+            if type(value) is int:
+                if not lo <= value <= hi:
+                    raise ExecutionError("value out of range", index)
+            elif value and (min(value) < lo or max(value) > hi):
+                raise ExecutionError("value out of range", index)
+        env.append(value)
+    return env
+
+
+def run(program: Program, inputs: Sequence[object], primitives: Mapping[str, Primitive], *, bounds: Bounds = DEFAULT_BOUNDS) -> Value:
+    """The output of ``program`` on ``inputs``: its last variable.
+
+    Args:
+        program: the program.
+        inputs: one value per input, ints or lists of ints.
+        primitives: the domain's primitive table.
+        bounds: limits on values, list lengths and statements.
+
+    Raises:
+        ExecutionError: the program is invalid on these inputs (the only error).
+    """
+    return _execute(program, inputs, primitives, bounds)[-1]
+
+
+def trace(program: Program, inputs: Sequence[object], primitives: Mapping[str, Primitive], *, bounds: Bounds = DEFAULT_BOUNDS) -> list[Value]:
+    """All variables' values (inputs first), for execution-aware models."""
+    return _execute(program, inputs, primitives, bounds)
