@@ -41,6 +41,16 @@ from ._program import (
     parse_program,
     variable_name,
 )
+from ._tasks import (
+    Task,
+    TaskFile,
+    atomic_write_text,
+    iter_tasks,
+    parse_task,
+    read_tasks,
+    task_to_json,
+    write_tasks,
+)
 from ._tokens import Vocabulary
 
 deepcoder = Domain("deepcoder", DEEPCODER_PRIMITIVES)
@@ -48,6 +58,14 @@ deepcoder = Domain("deepcoder", DEEPCODER_PRIMITIVES)
 DOMAINS = {"deepcoder": deepcoder}
 
 __all__ = [
+    "write_tasks",
+    "task_to_json",
+    "read_tasks",
+    "parse_task",
+    "iter_tasks",
+    "atomic_write_text",
+    "TaskFile",
+    "Task",
     "Bounds",
     "DEFAULT_BOUNDS",
     "DOMAINS",
