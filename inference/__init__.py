@@ -1,3 +1,5 @@
 """Search and samplers that find programs from examples, and checks for samplers."""
 
-__all__: list[str] = []
+from ._simulator import Budget, BudgetExhausted, Simulator, SolveResult, verify
+
+__all__ = ["Budget", "BudgetExhausted", "Simulator", "SolveResult", "verify"]

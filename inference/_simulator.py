@@ -1,0 +1,162 @@
+"""One budget for every method: simulator calls and seconds, counted the same way.
+
+The unit of simulator work (a "call") is one statement executed on one example. A
+program of L statements run on K examples costs L·K, less the statements whose
+results are already cached: :class:`Simulator` caches every executed prefix, so a
+search that extends or edits the tail of a program pays only for what is new.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from ..datasets import Domain, ExecutionError, Program, Task
+from ..datasets._interpreter import Value, apply_primitive
+
+__all__ = ["Budget", "BudgetExhausted", "Simulator", "SolveResult", "verify"]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits on a search: simulator calls and wall-clock seconds (``None``: no limit).
+
+    Example:
+        >>> Budget(calls=10_000, seconds=5.0)
+        Budget(calls=10000, seconds=5.0)
+    """
+
+    calls: int | None = 100_000
+    seconds: float | None = 60.0
+
+    def __post_init__(self) -> None:
+        if self.calls is not None and self.calls < 0:
+            raise ValueError(f"Budget.calls must be >= 0 or None, got {self.calls}")
+        if self.seconds is not None and self.seconds <= 0:
+            raise ValueError(f"Budget.seconds must be > 0 or None, got {self.seconds}")
+
+
+class BudgetExhausted(Exception):
+    """Raised inside a search when the budget is spent; :func:`solve` catches it."""
+
+
+@dataclass
+class SolveResult:
+    """What a search returns.
+
+    Attributes:
+        task_id: the task's id.
+        method: the method's name.
+        program: the best program found (a solution if ``verified``), or ``None``.
+        verified: the simulator ran ``program`` on every example and matched every output.
+        calls: simulator calls spent (statements × examples, cached prefixes free).
+        seconds: wall-clock seconds spent.
+        trace: a short log, e.g. the best energy after each step (method-specific).
+    """
+
+    task_id: str
+    method: str
+    program: Program | None
+    verified: bool
+    calls: int
+    seconds: float
+    trace: list[float] = field(default_factory=list)
+
+
+class Simulator:
+    """Runs programs on a task's example inputs, counting calls against a budget.
+
+    Args:
+        task: the specification; its example inputs are validated once here.
+        domain: the DSL.
+        budget: the limits; exceeding one raises :class:`BudgetExhausted`.
+        cache_size: most program prefixes kept (default 200 000).
+
+    Example:
+        >>> from worldmodel.datasets import deepcoder, Task, Example, Type
+        >>> task = Task("t", (Example(([3, 1],), [1, 3]),), (Type.LIST,))
+        >>> sim = Simulator(task, deepcoder, Budget(calls=100))
+        >>> sim.outputs(deepcoder.parse("a <- [int] | b <- SORT a")), sim.calls
+        ([[1, 3]], 1)
+        >>> sim.outputs(deepcoder.parse("a <- [int] | b <- SORT a | c <- REVERSE b")), sim.calls
+        ([[3, 1]], 2)
+    """
+
+    def __init__(self, task: Task, domain: Domain, budget: Budget, *, cache_size: int = 200_000):
+        self.task = task
+        self.domain = domain
+        self.budget = budget
+        self.inputs = [list(e.inputs) for e in task.examples]
+        self.targets = [e.output for e in task.examples]
+        self.calls = 0
+        self.start = time.perf_counter()
+        self._cache: dict[tuple, list[list[Value]] | None] = {}
+        self._cache_size = cache_size
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.start
+
+    def charge(self, calls: int) -> None:
+        """Spend ``calls``; raise :class:`BudgetExhausted` if a limit is passed."""
+        self.calls += calls
+        self.check()
+
+    def check(self) -> None:
+        """Raise :class:`BudgetExhausted` if a limit is already passed."""
+        b = self.budget
+        if b.calls is not None and self.calls > b.calls:
+            raise BudgetExhausted
+        if b.seconds is not None and self.seconds > b.seconds:
+            raise BudgetExhausted
+
+    def environments(self, program: Program) -> list[list[Value]] | None:
+        """Every variable's value on every example (``[k][variable]``), or ``None``
+        if the program is invalid on some example."""
+        body = program.statements
+        key = (program.input_types, body)
+        if key in self._cache:
+            return self._cache[key]
+        if not body:
+            envs = [list(x) for x in self.inputs]
+        else:
+            parent = self.environments(Program(program.input_types, body[:-1]))
+            if parent is None:
+                envs = None
+            else:
+                self.charge(len(self.inputs))
+                statement = body[-1]
+                primitive = self.domain.primitives[statement.primitive]
+                envs = []
+                try:
+                    for env in parent:
+                        value = apply_primitive(primitive, [env[a] for a in statement.args], self.domain.bounds)
+                        envs.append(env + [value])
+                except ExecutionError:
+                    envs = None
+        if len(self._cache) >= self._cache_size:
+            self._cache.clear()
+        self._cache[key] = envs
+        return envs
+
+    def outputs(self, program: Program) -> list[Value] | None:
+        """The program's output on each example, or ``None`` if invalid on any."""
+        envs = self.environments(program)
+        return None if envs is None else [env[-1] for env in envs]
+
+    def solves(self, program: Program) -> bool:
+        """Whether ``program`` reproduces every example's output."""
+        return self.outputs(program) == self.targets
+
+
+def verify(program: Program | None, task: Task, domain: Domain) -> bool:
+    """Check ``program`` on every example with the exact interpreter (no budget)."""
+    if program is None:
+        return False
+    for example in task.examples:
+        try:
+            if domain.run(program, list(example.inputs)) != example.output:
+                return False
+        except ExecutionError:
+            return False
+    return True
