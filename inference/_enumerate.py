@@ -120,7 +120,7 @@ def enumerate_program(task: Task, simulator: Simulator, *, config: EnumerationCo
         >>> task = Task("t", (Example(([3, 1, 2],), [6, 4, 2]), Example(([5],), [10])), (Type.LIST,))
         >>> found = enumerate_program(task, Simulator(task, deepcoder, Budget(calls=10_000)))
         >>> deepcoder.format(found.program), found.stopped
-        ('a <- [int] | b <- SORT a | c <- REVERSE b | d <- MAP (*2) c', 'solved')
+        ('a <- [int] | b <- MAP (*2) a | c <- SORT b | d <- REVERSE c', 'solved')
     """
     return _Enumerator(task, simulator, config).run()
 
