@@ -1,5 +1,7 @@
 """Search and samplers that find programs from examples, and checks for samplers."""
 
+from ._bench import BenchConfig, BenchReport, format_table, load_model, run_bench
+from ._benchplot import plot_bench
 from ._enumerate import (
     DEEPCODER_COMMUTATIVE,
     Enumeration,
@@ -25,4 +27,10 @@ __all__ = [
     "METHODS",
     "MODEL_FREE_METHODS",
     "solve",
+    "BenchConfig",
+    "BenchReport",
+    "format_table",
+    "load_model",
+    "plot_bench",
+    "run_bench",
 ]

@@ -31,7 +31,13 @@ from worldmodel.datasets import Program, Statement, Task, Type
 
 from ._simulator import BudgetExhausted, Simulator, SolveResult, verify
 
-__all__ = ["DEEPCODER_COMMUTATIVE", "EnumerationConfig", "Enumeration", "enumerate_program", "enumerate_search"]
+__all__ = [
+    "DEEPCODER_COMMUTATIVE",
+    "EnumerationConfig",
+    "Enumeration",
+    "enumerate_program",
+    "enumerate_search",
+]
 
 DEEPCODER_COMMUTATIVE = frozenset({"ZIPWITH(+)", "ZIPWITH(*)", "ZIPWITH(min)", "ZIPWITH(max)"})
 """DeepCoder primitives whose two arguments commute: only one argument order is tried."""
@@ -57,9 +63,13 @@ class EnumerationConfig:
 
     def __post_init__(self) -> None:
         if self.max_size is not None and self.max_size < 0:
-            raise ValueError(f"EnumerationConfig.max_size must be >= 0 or None, got {self.max_size}")
+            raise ValueError(
+                f"EnumerationConfig.max_size must be >= 0 or None, got {self.max_size}"
+            )
         if self.check_every < 1 or self.check_every & (self.check_every - 1):
-            raise ValueError(f"EnumerationConfig.check_every must be a power of two, got {self.check_every}")
+            raise ValueError(
+                f"EnumerationConfig.check_every must be a power of two, got {self.check_every}"
+            )
 
 
 @dataclass
@@ -98,7 +108,9 @@ def _key(results: list) -> tuple:
     return tuple(tuple(v) if isinstance(v, list) else v for v in results)
 
 
-def enumerate_program(task: Task, simulator: Simulator, *, config: EnumerationConfig = EnumerationConfig()) -> Enumeration:
+def enumerate_program(
+    task: Task, simulator: Simulator, *, config: EnumerationConfig = EnumerationConfig()
+) -> Enumeration:
     """Find a program for ``task`` by bottom-up enumeration, charging ``simulator``.
 
     Args:
@@ -134,10 +146,15 @@ class _Enumerator:
         self.K = len(sim.inputs)
         # Every value: its data (K results) and how it was built.
         self.datas: list[tuple] = []
-        self.origins: list[tuple[str, tuple[int, ...]] | int] = []  # (primitive, args) or input index
+        self.origins: list[
+            tuple[str, tuple[int, ...]] | int
+        ] = []  # (primitive, args) or input index
         self.seen: dict[tuple, int] = {}
         # levels[type][s] = (ids, datas) of the values first built at tree size s.
-        self.levels: dict[Type, list[tuple[list[int], list[tuple]]]] = {Type.INT: [([], [])], Type.LIST: [([], [])]}
+        self.levels: dict[Type, list[tuple[list[int], list[tuple]]]] = {
+            Type.INT: [([], [])],
+            Type.LIST: [([], [])],
+        }
         for i, t in enumerate(task.input_types):
             data = _key([x[i] for x in sim.inputs])
             if data in self.seen:  # two equal inputs: either one serves
@@ -196,7 +213,14 @@ class _Enumerator:
             return self.finish(Program(inputs, ()), "solved", 0)
         unary, binary = [], []
         for name, p in sim.domain.primitives.items():
-            entry = (name, p.function, p.arg_types, p.return_type, p.return_type is Type.LIST, p.creates_values)
+            entry = (
+                name,
+                p.function,
+                p.arg_types,
+                p.return_type,
+                p.return_type is Type.LIST,
+                p.creates_values,
+            )
             if len(p.arg_types) == 1:
                 unary.append(entry)
             elif len(p.arg_types) == 2:
@@ -307,7 +331,9 @@ class _Enumerator:
             self.calls, self.applications = calls, applications
 
 
-def enumerate_search(task: Task, *, model: object = None, budget, domain, seed: int = 0) -> SolveResult:
+def enumerate_search(
+    task: Task, *, model: object = None, budget, domain, seed: int = 0
+) -> SolveResult:
     """The ``"enumerate"`` method of :func:`~worldmodel.inference.solve` (no model, no randomness).
 
     Args:
