@@ -220,8 +220,6 @@ def bench(tasks, methods, budgets, seconds, workers, out, model, seed, progress)
     OUT/results.jsonl are kept. Exit code: 0 if every task line was good, 1 if any
     was malformed (reported on stderr and skipped), 2 for a usage error.
     """
-    import sys
-
     from worldmodel.inference import BenchConfig, format_table, run_bench
 
     names = tuple(m.strip() for m in methods.split(",") if m.strip())
@@ -231,9 +229,13 @@ def bench(tasks, methods, budgets, seconds, workers, out, model, seed, progress)
         config = BenchConfig(
             methods=names, budgets=budgets, seconds=seconds, workers=workers, model=model, seed=seed
         )
-        report = run_bench(
-            tasks, out, config=config, command=["worldmodel", *sys.argv[1:]], progress=progress
-        )
+        # The command as it ran, defaults spelled out, so that it repeats exactly.
+        command = ["worldmodel", "bench", tasks, "--methods", ",".join(names)]
+        command += ["--calls", ",".join(map(str, budgets))]
+        for flag, value in (("--seconds", seconds), ("--workers", workers), ("--model", model)):
+            command += [flag, str(value)] if value is not None else []
+        command += ["--out", out, "--seed", str(seed)]
+        report = run_bench(tasks, out, config=config, command=command, progress=progress)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     for error in report.errors:
