@@ -20,6 +20,7 @@ so the table depends on calls alone and not on the machine.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import json
@@ -382,32 +383,31 @@ def run_bench(
 
     workers = min(config.workers or os.cpu_count() or 1, max(len(jobs), 1))
     ran = 0
-    with open(results_path, "a", encoding="utf-8") as sink:
-        bar = tqdm(total=len(jobs), desc="bench", unit="run", disable=not progress, file=sys.stderr)
-
-        def keep(records: list[dict]) -> None:
+    with contextlib.ExitStack() as stack:
+        sink = stack.enter_context(open(results_path, "a", encoding="utf-8"))
+        if workers > 1 and jobs:
+            # fork where there is one (workers start at once and read the tasks
+            # themselves), before the progress bar starts its monitor thread.
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            pool = stack.enter_context(
+                context.Pool(workers, initializer=_init_worker, initargs=(tasks_path, config))
+            )
+            finished = pool.imap_unordered(_run_job, jobs)
+        else:
+            if jobs:
+                _init_worker(tasks_path, config)
+            finished = map(_run_job, jobs)
+        bar = stack.enter_context(
+            tqdm(total=len(jobs), desc="bench", unit="run", disable=not progress, file=sys.stderr)
+        )
+        for records in finished:
             for record in records:
                 sink.write(json.dumps(record) + "\n")
                 done.setdefault((record["method"], record["task"], record["budget"]), record)
             sink.flush()
             bar.update(1)
-
-        if workers == 1:
-            _init_worker(tasks_path, config)
-            for job in jobs:
-                keep(_run_job(job))
-                ran += 1
-        elif jobs:
-            # fork where there is one: workers start at once and read the tasks themselves.
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            with context.Pool(
-                workers, initializer=_init_worker, initargs=(tasks_path, config)
-            ) as pool:
-                for records in pool.imap_unordered(_run_job, jobs):
-                    keep(records)
-                    ran += 1
-        bar.close()
+            ran += 1
 
     rows = _summarise(done.values(), tasks, config)
     table = {
