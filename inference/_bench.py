@@ -93,7 +93,8 @@ class BenchReport:
             solve_rate, median_calls_solved, stopped_by_seconds, by_length``.
         total: good tasks in the file.
         errors: one per malformed line of the task file (those tasks are not run).
-        ran: runs made now; reused: results read back from an earlier run.
+        ran: runs made now; reused: results read back from an earlier run, or
+            (anytime methods) read off its results at other budgets.
         table_path, figure_path, results_path: the files written.
     """
 
@@ -221,6 +222,29 @@ def _run_job(job: tuple[str, int, tuple[int, ...]]) -> list[dict]:
                 _record(task, method, budget, own, derived=False, timed_out=own_timed_out)
             )
     return records
+
+
+def _derive(records: Sequence[dict], budget: int) -> dict | None:
+    """An anytime method's result at ``budget`` read off its results at other budgets,
+    where that is exact: solved within C calls means solved at every budget >= C and
+    unsolved below; unsolved at B' by calls alone means unsolved at every budget <= B'."""
+    for record in records:
+        if record["verified"]:
+            solved = record["calls"] <= budget
+            return {
+                **record,
+                "budget": budget,
+                "verified": solved,
+                "calls": record["calls"] if solved else None,
+                "seconds": record["seconds"] if solved else None,
+                "program": record["program"] if solved else None,
+                "derived": True,
+                "stopped_by_seconds": False,
+            }
+    for record in records:
+        if record["budget"] >= budget and not record["stopped_by_seconds"]:
+            return {**record, "budget": budget, "calls": None, "seconds": None, "derived": True}
+    return None
 
 
 def _read_results(path: Path) -> tuple[dict[tuple, dict], bool]:
@@ -368,18 +392,38 @@ def run_bench(
 
     jobs = []
     reused = 0
+    known: dict[tuple[str, str], list[dict]] = {}
+    for record in done.values():
+        known.setdefault((record["method"], record["task"]), []).append(record)
+    derived_now = []
     for method in config.methods:
         for index, task in enumerate(tasks):
-            needed = tuple(
-                b for b in sorted(set(config.budgets)) if (method, task.id, b) not in done
-            )
-            reused += len(set(config.budgets)) - len(needed)
+            needed = []
+            for budget in sorted(set(config.budgets)):
+                if (method, task.id, budget) in done:
+                    reused += 1
+                    continue
+                derived = (
+                    _derive(known.get((method, task.id), []), budget)
+                    if method in ANYTIME_METHODS
+                    else None
+                )
+                if derived is None:
+                    needed.append(budget)
+                else:
+                    derived_now.append(derived)
+                    reused += 1
             if not needed:
                 continue
             if method in ANYTIME_METHODS:
-                jobs.append((method, index, needed))
+                jobs.append((method, index, tuple(needed)))
             else:
                 jobs.extend((method, index, (b,)) for b in needed)
+    if derived_now:
+        with open(results_path, "a", encoding="utf-8") as sink:
+            sink.write("".join(json.dumps(r) + "\n" for r in derived_now))
+        for record in derived_now:
+            done[(record["method"], record["task"], record["budget"])] = record
 
     workers = min(config.workers or os.cpu_count() or 1, max(len(jobs), 1))
     ran = 0

@@ -58,14 +58,26 @@ def test_bench_resumes_after_a_kill(tmp_path):
     _task_file(tmp_path / "tasks.jsonl")
     first = run_bench(tmp_path / "tasks.jsonl", tmp_path / "out", config=CONFIG, progress=False)
     lines = first.results_path.read_text().splitlines(keepends=True)
-    # A kill: the last runs are missing and the last line is cut in half.
-    first.results_path.write_text("".join(lines[:10]) + lines[10][: len(lines[10]) // 2])
+    # A kill: the last runs are missing and the last line is cut in half (three tasks
+    # of three budgets each are whole).
+    first.results_path.write_text("".join(lines[:9]) + lines[9][: len(lines[9]) // 2])
     second = run_bench(tmp_path / "tasks.jsonl", tmp_path / "out", config=CONFIG, progress=False)
     assert second.rows == first.rows
-    assert second.reused == 10 and 0 < second.ran < first.ran
+    assert second.reused == 9 and second.ran == 5
     third = run_bench(tmp_path / "tasks.jsonl", tmp_path / "out", config=CONFIG, progress=False)
     assert third.ran == 0 and third.rows == first.rows
     assert all(json.loads(line) for line in third.results_path.read_text().splitlines())
+
+
+def test_a_larger_budget_is_read_off_earlier_results_where_exact(tmp_path):
+    _task_file(tmp_path / "tasks.jsonl")
+    small = BenchConfig(budgets=(100, 1_000), workers=1)
+    before = run_bench(tmp_path / "tasks.jsonl", tmp_path / "out", config=small, progress=False)
+    after = run_bench(tmp_path / "tasks.jsonl", tmp_path / "out", config=CONFIG, progress=False)
+    # Only the tasks unsolved within 1000 calls are run again.
+    assert after.ran == before.total - before.rows[-1]["solved"] and after.reused == 8 * 3 - after.ran
+    fresh = run_bench(tmp_path / "tasks.jsonl", tmp_path / "fresh", config=CONFIG, progress=False)
+    assert after.rows == fresh.rows
 
 
 def test_bench_in_parallel_matches_one_process(tmp_path):
