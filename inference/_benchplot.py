@@ -29,7 +29,10 @@ def plot_bench(rows: Sequence[dict], path: str | os.PathLike, *, title: str = ""
 
     methods = list(dict.fromkeys(r["method"] for r in rows))
     lengths = list(dict.fromkeys(k for r in rows for k in r.get("by_length", {})))
-    panels = [("all tasks", None)] + [(f"length {k}", k) for k in lengths]
+    first = rows[0] if rows else {}
+    panels = [(f"all tasks ({first.get('total', '?')})", None)] + [
+        (f"length {k} ({first['by_length'][k].get('total', '?')})", k) for k in lengths
+    ]
     columns = min(3, len(panels))
     rows_ = -(-len(panels) // columns)
     height = 2.9 * rows_ + 0.5
@@ -62,7 +65,7 @@ def plot_bench(rows: Sequence[dict], path: str | os.PathLike, *, title: str = ""
         left=0.09,
         right=0.98,
         bottom=0.55 / height + 0.02,
-        top=1 - 0.45 / height,
+        top=1 - (0.75 if title else 0.45) / height,
         wspace=0.08,
         hspace=0.45,
     )
