@@ -125,3 +125,22 @@ def test_bench_usage_errors(tmp_path):
         main, ["bench", tasks, "--calls", "10", "--seconds", "3", "--workers", "1", "--out", out]
     )
     assert changed.exit_code == 2 and "other settings" in changed.output
+
+
+def test_solve_model_is_ignored_by_enumerate_and_passed_to_other_methods(tmp_path, monkeypatch):
+    from worldmodel.inference import METHODS, SolveResult
+
+    tasks = _write(tmp_path / "tasks.jsonl", GOOD)
+    model = tmp_path / "model.safetensors"
+    model.write_bytes(b"")
+    result = CliRunner().invoke(main, ["solve", tasks, "--model", str(model), "--calls", "1000"])
+    assert result.exit_code == 0 and "--model ignored" in result.stderr
+    received = []
+
+    def learned(task, *, model, budget, domain, seed):
+        received.append((model, budget.calls, seed))
+        return SolveResult(task.id, "learned", None, False, 0, 0.0)
+
+    monkeypatch.setitem(METHODS, "learned", learned)
+    result = CliRunner().invoke(main, ["solve", tasks, "--method", "learned", "--calls", "50", "--seed", "3"])
+    assert result.exit_code == 0 and received == [(None, 50, 3), (None, 50, 4)]
