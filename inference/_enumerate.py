@@ -26,6 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import chain, combinations_with_replacement, product
 
 from worldmodel.datasets import Program, Statement, Task, Type
 
@@ -246,7 +247,8 @@ class _Enumerator:
                     self.levels[t].append(([], []))
                 for entry in unary:
                     ids, ds = self.levels[entry[2][0]][size - 1]
-                    found = self._apply(entry, size, (((a,), (d,)) for a, d in zip(ids, ds)))
+                    # zip of 1-tuples: ((a,), (x,)) items built in C, no Python generator.
+                    found = self._apply(entry, size, zip(zip(ids), zip(ds)))
                     if found is not None:
                         return self.finish(found, "solved", size)
                 for entry in binary:
@@ -257,12 +259,15 @@ class _Enumerator:
                             continue
                         ids0, ds0 = self.levels[t0][i]
                         ids1, ds1 = self.levels[t1][j]
-                        same = commutes and i == j
-                        pairs = (
-                            ((a, b), (x, y))
-                            for n, (a, x) in enumerate(zip(ids0, ds0))
-                            for b, y in zip(ids1[n:] if same else ids1, ds1[n:] if same else ds1)
-                        )
+                        # ((a, b), (x, y)) items, ids and data paired in the same order;
+                        # for commuting arguments of one level, each unordered pair once.
+                        if commutes and i == j:
+                            pairs = zip(
+                                combinations_with_replacement(ids0, 2),
+                                combinations_with_replacement(ds0, 2),
+                            )
+                        else:
+                            pairs = zip(product(ids0, ids1), product(ds0, ds1))
                         found = self._apply(entry, size, pairs)
                         if found is not None:
                             return self.finish(found, "solved", size)
@@ -310,10 +315,8 @@ class _Enumerator:
                 except (IndexError, ValueError):
                     continue
                 if creates:
-                    if is_list:
-                        if any(v and (min(v) < lo or max(v) > hi) for v in out):
-                            continue
-                    elif min(out) < lo or max(out) > hi:
+                    flat = tuple(chain.from_iterable(out)) if is_list else out
+                    if flat and (min(flat) < lo or max(flat) > hi):
                         continue
                 if out in seen:
                     if target_is_input and out == target:
