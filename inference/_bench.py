@@ -96,6 +96,10 @@ class BenchReport:
         ran: runs made now; reused: results read back from an earlier run, or
             (anytime methods) read off its results at other budgets.
         table_path, figure_path, results_path: the files written.
+        settings: what a resumed run must share (task file and its hash, seconds,
+            model, domain, seed).
+        calls_per_second: per method, simulator calls per wall-clock second over the
+            runs made (noisy on a shared machine).
     """
 
     rows: list[dict]
@@ -107,6 +111,7 @@ class BenchReport:
     figure_path: Path
     results_path: Path
     settings: dict = field(default_factory=dict)
+    calls_per_second: dict = field(default_factory=dict)
 
 
 def load_model(path: str | None) -> object:
@@ -245,6 +250,12 @@ def _derive(records: Sequence[dict], budget: int) -> dict | None:
         if record["budget"] >= budget and not record["stopped_by_seconds"]:
             return {**record, "budget": budget, "calls": None, "seconds": None, "derived": True}
     return None
+
+
+def _throughput(records: Sequence[dict]) -> float | None:
+    runs = [r for r in records if not r["derived"] and r["calls"] is not None and r["seconds"]]
+    seconds = sum(r["seconds"] for r in runs)
+    return sum(r["calls"] for r in runs) / seconds if seconds > 0 else None
 
 
 def _read_results(path: Path) -> tuple[dict[tuple, dict], bool]:
@@ -454,6 +465,13 @@ def run_bench(
             ran += 1
 
     rows = _summarise(done.values(), tasks, config)
+    wanted = {t.id for t in tasks}
+    speed = {
+        method: _throughput(
+            [r for r in done.values() if r["method"] == method and r["task"] in wanted]
+        )
+        for method in config.methods
+    }
     table = {
         "command": list(command if command is not None else sys.argv),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -470,6 +488,9 @@ def run_bench(
         "total": len(tasks),
         "malformed_lines": len(task_file.errors),
         "rows": rows,
+        # Simulator calls per wall-clock second over the runs actually made (not
+        # derived), per method: noisy on a shared machine, comparable within a run.
+        "calls_per_second": speed,
     }
     table_path = out / TABLE
     atomic_write_text(table_path, json.dumps(table, indent=2) + "\n")
@@ -485,4 +506,5 @@ def run_bench(
         figure_path,
         results_path,
         settings,
+        speed,
     )

@@ -241,6 +241,9 @@ def bench(tasks, methods, budgets, seconds, workers, out, model, seed, progress)
     for error in report.errors:
         click.echo(str(error), err=True)
     click.echo(format_table(report.rows))
+    speed = ", ".join(f"{m} {v:,.0f}" for m, v in report.calls_per_second.items() if v is not None)
+    if speed:
+        click.echo(f"simulator calls per second (wall clock, runs made): {speed}")
     click.echo(
         f"{report.total} tasks; {report.ran} runs now, {report.reused} results reused; "
         f"wrote {report.table_path} and {report.figure_path}"

@@ -40,6 +40,7 @@ def test_bench_writes_table_and_figure(tmp_path):
     assert [r["budget"] for r in table["rows"]] == [100, 1_000, 10_000]
     assert set(table["rows"][0]["by_length"]) == {"1", "2", "3"}
     assert report.figure_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert table["calls_per_second"]["enumerate"] > 0
     # Anytime: solve counts cannot fall as the budget grows, and each derived result is
     # what a run at that budget gives.
     solved = [r["solved"] for r in report.rows]
