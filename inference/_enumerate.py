@@ -19,6 +19,14 @@ or not the result is valid. An application that would take the calls past
 ``budget.calls`` is not made, so the calls never exceed the budget, and a run with
 budget B makes exactly the first applications of a run with any larger budget: the
 search is *anytime* in calls (solved at B iff solved within B calls).
+
+Semantics. A result that is invalid on any example (the primitive raises, or a new
+value leaves the domain's bounds) is dropped, as the interpreter would reject every
+program using it. Lists are held as tuples so that values hash: a domain's primitive
+functions must accept tuples where they accept lists (DeepCoder's do; the tests check
+every kept value against the interpreter). A target equal to the last input is the
+empty program; one equal to another input is still searched for (every candidate is
+then compared with it, not only the new ones).
 """
 
 from __future__ import annotations
