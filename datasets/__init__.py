@@ -52,6 +52,7 @@ from ._tasks import (
     task_to_json,
     write_tasks,
 )
+from ._throughput import InterpreterThroughput, interpreter_throughput
 from ._tokens import Vocabulary
 
 deepcoder = Domain("deepcoder", _DEEPCODER_PRIMITIVES)
@@ -59,6 +60,8 @@ deepcoder = Domain("deepcoder", _DEEPCODER_PRIMITIVES)
 DOMAINS = {"deepcoder": deepcoder}
 
 __all__ = [
+    "InterpreterThroughput",
+    "interpreter_throughput",
     "from_exedec",
     "write_tasks",
     "task_to_json",
