@@ -8,7 +8,7 @@
     3
 """
 
-from ._deepcoder import DEEPCODER_PRIMITIVES
+from ._deepcoder import DEEPCODER_PRIMITIVES as _DEEPCODER_PRIMITIVES
 from ._domain import Domain, Example, InputConfig
 from ._edits import (
     DeleteStatement,
@@ -22,6 +22,7 @@ from ._edits import (
     variable_types,
 )
 from ._errors import DatasetError, EditError, ExecutionError, ParseError, TaskFileError
+from ._exedec import from_exedec
 from ._interpreter import (
     DEFAULT_BOUNDS,
     Bounds,
@@ -51,13 +52,17 @@ from ._tasks import (
     task_to_json,
     write_tasks,
 )
+from ._throughput import InterpreterThroughput, interpreter_throughput
 from ._tokens import Vocabulary
 
-deepcoder = Domain("deepcoder", DEEPCODER_PRIMITIVES)
+deepcoder = Domain("deepcoder", _DEEPCODER_PRIMITIVES)
 
 DOMAINS = {"deepcoder": deepcoder}
 
 __all__ = [
+    "InterpreterThroughput",
+    "interpreter_throughput",
+    "from_exedec",
     "write_tasks",
     "task_to_json",
     "read_tasks",
