@@ -22,6 +22,15 @@ from ._edits import (
     variable_types,
 )
 from ._errors import DatasetError, EditError, ExecutionError, ParseError, TaskFileError
+from ._generate import (
+    GenerateConfig,
+    GenerateResult,
+    generate,
+    iter_records,
+    parse_splits,
+    read_manifest,
+    select_tasks,
+)
 from ._interpreter import (
     DEFAULT_BOUNDS,
     Bounds,
@@ -32,6 +41,7 @@ from ._interpreter import (
     run,
     trace,
 )
+from ._probe import Behaviour, DigestSet, behaviour, probe_inputs
 from ._program import (
     Primitive,
     Program,
@@ -58,6 +68,17 @@ deepcoder = Domain("deepcoder", DEEPCODER_PRIMITIVES)
 DOMAINS = {"deepcoder": deepcoder}
 
 __all__ = [
+    "Behaviour",
+    "DigestSet",
+    "GenerateConfig",
+    "GenerateResult",
+    "behaviour",
+    "generate",
+    "iter_records",
+    "parse_splits",
+    "probe_inputs",
+    "read_manifest",
+    "select_tasks",
     "write_tasks",
     "task_to_json",
     "read_tasks",

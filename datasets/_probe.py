@@ -1,0 +1,154 @@
+"""Behaviour signatures: a program's outputs on a fixed, seeded set of probe inputs.
+
+Two programs with the same input types and the same outputs (or errors) on every
+probe are treated as observationally equivalent. The probe set depends only on the
+domain, the input types and the probe count, never on a dataset's seed, so
+signatures of different datasets compare.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._domain import Domain
+from ._errors import ExecutionError
+from ._interpreter import Value
+from ._program import Program, Type
+
+__all__ = ["Behaviour", "probe_inputs", "behaviour", "DigestSet"]
+
+# Edge cases every probe set starts with: empty and one-element lists, and the
+# ints at both ends of the input range, where programs most often differ.
+_EDGE_LISTS = ([], [0], [-1, 1], [3, -2, 5, 0, -4])
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """A program's outputs on the probes, reduced to what deduplication needs.
+
+    Attributes:
+        digest: 64-bit BLAKE2b digest of the input types and the outputs (errors
+            included), the key of observational equivalence.
+        valid: how many probes the program ran on without error.
+        constant: whether every valid output is the same value.
+    """
+
+    digest: int
+    valid: int
+    constant: bool
+
+
+_CACHE: dict[tuple[str, tuple[Type, ...], int], tuple[tuple[Value, ...], ...]] = {}
+
+
+def probe_inputs(domain: Domain, input_types: tuple[Type, ...], count: int) -> tuple[tuple[Value, ...], ...]:
+    """``count`` fixed probe argument tuples for programs taking ``input_types``.
+
+    The first probes combine edge cases; the rest are drawn from the domain's input
+    distribution with a generator seeded by the types alone.
+
+    Example:
+        >>> from worldmodel.datasets import deepcoder, Type
+        >>> probes = probe_inputs(deepcoder, (Type.LIST,), 8)
+        >>> len(probes), probes[0]
+        (8, ([],))
+    """
+    key = (domain.name, tuple(input_types), count)
+    cached = _CACHE.get(key)
+    if cached is None:
+        cached = _CACHE[key] = _draw_probes(domain, tuple(input_types), count)
+    return cached
+
+
+def _draw_probes(domain: Domain, input_types: tuple[Type, ...], count: int) -> tuple[tuple[Value, ...], ...]:
+    if count < 1:
+        raise ValueError(f"probe count must be >= 1, got {count}")
+    c = domain.inputs
+    rng = random.Random("probes:" + ",".join(t.value for t in input_types))
+    edges: list[tuple[Value, ...]] = []
+    for k in range(len(_EDGE_LISTS)):
+        edges.append(
+            tuple(
+                list(_EDGE_LISTS[k]) if t is Type.LIST else (c.min_int if k % 2 == 0 else c.max_int)
+                for t in input_types
+            )
+        )
+    probes = edges[: min(count // 4, len(edges))]
+    while len(probes) < count:
+        probes.append(domain.random_inputs(input_types, rng))
+    return tuple(probes)
+
+
+def behaviour(domain: Domain, program: Program, probes: Sequence[tuple[Value, ...]]) -> Behaviour:
+    """Run ``program`` on every probe and summarise the outputs.
+
+    Example:
+        >>> from worldmodel.datasets import deepcoder
+        >>> p = deepcoder.parse("a <- [int] | b <- SORT a | c <- SORT b")
+        >>> q = deepcoder.parse("a <- [int] | b <- SORT a")
+        >>> probes = probe_inputs(deepcoder, p.input_types, 16)
+        >>> behaviour(deepcoder, p, probes).digest == behaviour(deepcoder, q, probes).digest
+        True
+    """
+    outputs: list[Value | None] = []
+    first: Value | None = None
+    valid = 0
+    constant = True
+    for inputs in probes:
+        try:
+            out = domain.run(program, inputs)
+        except ExecutionError:
+            outputs.append(None)
+            continue
+        if valid == 0:
+            first = out
+        elif constant and out != first:
+            constant = False
+        valid += 1
+        outputs.append(out)
+    key = repr((tuple(t.value for t in program.input_types), outputs)).encode()
+    digest = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little")
+    return Behaviour(digest, valid, constant)
+
+
+class DigestSet:
+    """A set of 64-bit digests at about 8 bytes each (a sorted numpy array).
+
+    New digests wait in a small Python set and are merged into the sorted array in
+    batches, so memory stays near 8 bytes per digest rather than ~70 for a set of ints.
+
+    Example:
+        >>> s = DigestSet()
+        >>> s.add(5); s.add(2**64 - 1)
+        >>> 5 in s, 6 in s, len(s)
+        (True, False, 2)
+    """
+
+    def __init__(self, digests: np.ndarray | None = None, *, batch: int = 1 << 16):
+        self._sorted = np.unique(digests.astype(np.uint64)) if digests is not None else np.empty(0, np.uint64)
+        self._pending: set[int] = set()
+        self._batch = batch
+
+    def __len__(self) -> int:
+        return len(self._sorted) + len(self._pending)
+
+    def __contains__(self, digest: int) -> bool:
+        if digest in self._pending:
+            return True
+        a = self._sorted
+        i = int(np.searchsorted(a, np.uint64(digest)))
+        return i < len(a) and int(a[i]) == digest
+
+    def add(self, digest: int) -> None:
+        """Add one digest (0 <= digest < 2**64)."""
+        self._pending.add(digest)
+        if len(self._pending) >= self._batch:
+            merged = np.concatenate([self._sorted, np.fromiter(self._pending, np.uint64, len(self._pending))])
+            merged.sort()
+            self._sorted = merged
+            self._pending = set()
