@@ -321,9 +321,12 @@ def _fresh_state(config: GenerateConfig) -> dict:
 
 
 def _clear_outputs(root: Path, config: GenerateConfig) -> None:
-    """Remove our own shard files and work state (never anything else)."""
-    shutil.rmtree(root / _WORK, ignore_errors=True)
-    (root / "manifest.json").unlink(missing_ok=True)
+    """Remove our own shard files, state and manifest (never anything else).
+
+    Called once ``params.json`` is written, so a kill in the middle leaves a directory
+    that a rerun recognises as an unfinished dataset.
+    """
+    (root / _WORK / "state.json").unlink(missing_ok=True)
     for name, _ in config.splits:
         folder = root / name
         if folder.is_dir():
@@ -331,6 +334,7 @@ def _clear_outputs(root: Path, config: GenerateConfig) -> None:
                 path.unlink()
             for path in folder.glob(".shard-*.jsonl.partial"):
                 path.unlink()
+    (root / "manifest.json").unlink(missing_ok=True)
 
 
 def _restore(root: Path, config: GenerateConfig) -> dict | None:
@@ -420,8 +424,9 @@ def generate(
         try:
             _verify_shards(root, manifest)
         except DatasetError:
-            _clear_outputs(root, config)  # a corrupt or missing shard: redo the dataset
+            pass  # a corrupt or missing shard: redo the dataset (below)
         else:
+            shutil.rmtree(work, ignore_errors=True)  # left if a kill came just after the manifest
             return GenerateResult(root, manifest, manifest["records"], time.perf_counter() - start_time, already_complete=True)
     elif work.exists():
         try:
@@ -436,9 +441,9 @@ def generate(
     state = _restore(root, config) if (work / "params.json").exists() else None
     resumed = state is not None
     if state is None:
-        _clear_outputs(root, config)
         work.mkdir(parents=True, exist_ok=True)
         atomic_write_text(work / "params.json", json.dumps(params, indent=1, sort_keys=True))
+        _clear_outputs(root, config)
         state = _fresh_state(config)
         (work / "digests.bin").write_bytes(b"")
         atomic_write_text(work / "state.json", json.dumps(state))

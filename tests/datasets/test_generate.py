@@ -169,6 +169,8 @@ def test_rerun_truncates_writes_after_the_checkpoint_and_redoes_corrupt_shards(r
 def test_rerun_of_a_finished_dataset_only_verifies(reference):
     result = generate(CONFIG, reference, progress=False)
     assert result.already_complete and result.records == CONFIG.count
+    with pytest.raises(DatasetError, match="no split 'dev'"):
+        list(iter_records(reference, "dev"))
 
 
 def test_corrupt_shard_is_reported_and_redone(reference, tmp_path):
@@ -203,6 +205,8 @@ def test_errors_for_missing_foreign_or_wrong_directories(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(DatasetError, match="not empty and holds no worldmodel dataset"):
         generate(CONFIG, tmp_path, progress=False)
+    with pytest.raises(DatasetError, match="manifest.json is missing"):
+        list(iter_records(tmp_path, "train"))
     (tmp_path / "manifest.json").write_text('{"hello": 1}')
     with pytest.raises(DatasetError, match="not a worldmodel dataset manifest"):
         read_manifest(tmp_path)
