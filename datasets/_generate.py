@@ -415,6 +415,8 @@ def generate(
         raise ValueError(f"workers must be >= 1, got {workers}")
     start_time = time.perf_counter()
     root = Path(directory)
+    if root.exists() and not root.is_dir():
+        raise DatasetError(f"{root} is a file; --out must be a directory (empty, new, or a dataset)")
     params = config.parameters()
     manifest_path = root / "manifest.json"
     work = root / _WORK
@@ -598,6 +600,15 @@ def iter_records(directory: str | os.PathLike, split: str, *, domain: Domain | N
     """Records of one split as tasks, shard by shard in manifest order, each shard verified.
 
     Each task has ``.program`` and ``extra["length"]``; its id is the behaviour digest.
+    Only one shard is in memory at a time.
+
+    Args:
+        directory: a finished dataset directory.
+        split: the split's name, e.g. ``"train"``.
+        domain: the domain to parse with (default: the manifest's).
+
+    Returns:
+        An iterator of :class:`Task`, in the same order on every call.
 
     Raises:
         DatasetError: missing manifest, unknown split, or a shard whose checksum or
@@ -625,6 +636,12 @@ def select_tasks(
     directory: str | os.PathLike, split: str, *, lengths: tuple[int, ...], per_length: int
 ) -> list[Task]:
     """The first ``per_length`` records of each program length, in dataset order.
+
+    Args:
+        directory: a finished dataset directory.
+        split: the split to take records from.
+        lengths: the program lengths wanted, in output order.
+        per_length: records of each length.
 
     Returns:
         Tasks grouped by length in the order of ``lengths``.

@@ -202,6 +202,9 @@ def test_other_parameters_into_unfinished_directory_fail(tmp_path):
 def test_errors_for_missing_foreign_or_wrong_directories(tmp_path):
     with pytest.raises(DatasetError, match="manifest.json is missing"):
         read_manifest(tmp_path)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DatasetError, match="is a file"):
+        generate(CONFIG, tmp_path / "file", progress=False)
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(DatasetError, match="not empty and holds no worldmodel dataset"):
         generate(CONFIG, tmp_path, progress=False)
