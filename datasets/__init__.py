@@ -41,7 +41,7 @@ from ._interpreter import (
     run,
     trace,
 )
-from ._probe import Behaviour, DigestSet, behaviour, probe_inputs
+from ._probe import Behaviour, DigestSet, behaviour, probe_inputs, probe_outputs
 from ._program import (
     Primitive,
     Program,
@@ -77,6 +77,7 @@ __all__ = [
     "iter_records",
     "parse_splits",
     "probe_inputs",
+    "probe_outputs",
     "read_manifest",
     "select_tasks",
     "write_tasks",

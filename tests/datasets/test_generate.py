@@ -25,10 +25,10 @@ from worldmodel.datasets import (
     generate,
     iter_records,
     probe_inputs,
+    probe_outputs,
     read_manifest,
     read_tasks,
 )
-from worldmodel.datasets._probe import probe_outputs
 
 from worldmodel.cli import main
 
