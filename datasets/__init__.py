@@ -23,6 +23,15 @@ from ._edits import (
 )
 from ._errors import DatasetError, EditError, ExecutionError, ParseError, TaskFileError
 from ._exedec import from_exedec
+from ._generate import (
+    GenerateConfig,
+    GenerateResult,
+    generate,
+    iter_records,
+    parse_splits,
+    read_manifest,
+    select_tasks,
+)
 from ._interpreter import (
     DEFAULT_BOUNDS,
     Bounds,
@@ -33,6 +42,7 @@ from ._interpreter import (
     run,
     trace,
 )
+from ._probe import Behaviour, DigestSet, behaviour, probe_inputs, probe_outputs
 from ._program import (
     Primitive,
     Program,
@@ -63,6 +73,18 @@ __all__ = [
     "InterpreterThroughput",
     "interpreter_throughput",
     "from_exedec",
+    "Behaviour",
+    "DigestSet",
+    "GenerateConfig",
+    "GenerateResult",
+    "behaviour",
+    "generate",
+    "iter_records",
+    "parse_splits",
+    "probe_inputs",
+    "probe_outputs",
+    "read_manifest",
+    "select_tasks",
     "write_tasks",
     "task_to_json",
     "read_tasks",

@@ -112,7 +112,9 @@ def apply_primitive(primitive: Primitive, args: Sequence[Value], bounds: Bounds,
 
 
 _COMPILED: dict[tuple[int, Program], tuple] = {}
-_COMPILED_MAX = 1 << 16
+# Small: a hit needs the same program again soon (search revisits, repeated runs on
+# K examples); a large cache only holds programs alive (measured: ~2.6 KB each).
+_COMPILED_MAX = 4096
 
 
 def _compile(program: Program, primitives: Mapping[str, Primitive]) -> tuple:
