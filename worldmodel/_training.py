@@ -89,10 +89,9 @@ class EnergyTerm:
 
     def build(self, samples: Sequence[TaskSample], featurizer: Featurizer) -> EnergyPart:
         programs, envs, task_index = [], [], []
-        width = max(len(s.chain) + len(s.negatives) for s in samples)
         chain_width = max(len(s.chain) for s in samples)
-        width = max(width, chain_width)
-        index = torch.full((len(samples), chain_width + width), -1, dtype=torch.long)
+        width = chain_width + max(len(s.negatives) for s in samples)
+        index = torch.full((len(samples), width), -1, dtype=torch.long)
         distance = torch.full_like(index, -1)
         positive = torch.zeros(index.shape, dtype=torch.bool)
         for b, s in enumerate(samples):
@@ -276,7 +275,6 @@ def fit(
     if not train_tasks:
         raise ValueError("fit: train_tasks is empty")
     device = torch.device(config.device)
-    torch.manual_seed(config.seed)
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     batches_per_epoch = math.ceil(len(train_tasks) / config.batch_size)
