@@ -64,7 +64,7 @@ class TrainConfig:
         weight_decay: AdamW weight decay (default 0.01).
         warmup: linear warm-up steps (default 100).
         grad_clip: max gradient norm (default 1.0).
-        chain_length: edits in each corruption chain φ → φ₁ → … (default 3).
+        chain_length: edits in each corruption chain φ → φ₁ → … (default 4).
         hard_negatives: extra random one- and two-edit neighbours per task (default 6).
         batch_negatives: other tasks' programs run on each spec (default 4).
         margin: margin of the chain ranking losses (default 0.5).
@@ -90,7 +90,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup: int = 100
     grad_clip: float = 1.0
-    chain_length: int = 3
+    chain_length: int = 4
     hard_negatives: int = 6
     batch_negatives: int = 4
     margin: float = 0.5

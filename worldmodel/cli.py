@@ -31,7 +31,7 @@ def _fail(message: str) -> None:
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--hard-negatives", type=int, default=6, show_default=True)
 @click.option("--batch-negatives", type=int, default=4, show_default=True)
-@click.option("--chain-length", type=int, default=3, show_default=True)
+@click.option("--chain-length", type=int, default=4, show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ...")
 @click.option("--no-amp", is_flag=True, help="No bf16 autocast on GPU.")
 @click.option("--workers", type=int, default=0, show_default=True, help="Data worker processes.")
