@@ -78,6 +78,8 @@ class TrainConfig:
         keep_checkpoints: how many step checkpoints to keep (default 2).
         valid_limit: most held-out tasks evaluated each epoch (default 256).
         max_steps: stop after this many steps in total (default None: run all epochs).
+        time_limit: stop after this many seconds of this run (default None); like
+            ``max_steps`` it checkpoints and exports the model, and rerunning resumes.
 
     Example:
         >>> TrainConfig(epochs=2, batch_size=8).batch_size
@@ -105,6 +107,7 @@ class TrainConfig:
     keep_checkpoints: int = 2
     valid_limit: int = 256
     max_steps: int | None = None
+    time_limit: float | None = None
 
     def __post_init__(self) -> None:
         _positive(self, "epochs", "batch_size", "lr", "chain_length", "checkpoint_every", "keep_checkpoints")
@@ -115,6 +118,8 @@ class TrainConfig:
                 raise ConfigError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)!r}")
         if self.max_steps is not None and self.max_steps <= 0:
             raise ConfigError(f"TrainConfig.max_steps must be > 0 or None, got {self.max_steps!r}")
+        if self.time_limit is not None and self.time_limit <= 0:
+            raise ConfigError(f"TrainConfig.time_limit must be > 0 seconds or None, got {self.time_limit!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

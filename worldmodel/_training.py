@@ -226,7 +226,7 @@ class FitResult:
         epochs: completed epochs.
         history: one record per completed epoch (losses, held-out metrics, tasks/s).
         resumed_from: the checkpoint folder resumed from, or ``None``.
-        stopped_early: stopped by ``max_steps`` before all epochs.
+        stopped_early: stopped by ``max_steps`` or ``time_limit`` before all epochs.
     """
 
     steps: int
@@ -302,6 +302,7 @@ def fit(
             save_training_checkpoint(out / "checkpoints", model, optimizer, state, keep=config.keep_checkpoints)
 
     stopped = False
+    run_start = time.perf_counter()
     while epoch < config.epochs and not stopped:
         dataset = _EpochBatches(train_tasks, model.featurizer, config, terms, epoch)
         loader = torch.utils.data.DataLoader(
@@ -343,12 +344,15 @@ def fit(
             bar.set_postfix(loss=f"{float(loss.detach()):.3f}", tasks_per_s=f"{rate:.0f}")
             if step % config.checkpoint_every == 0 and batch_index < len(dataset):
                 checkpoint_now(epoch, batch_index)
-            if config.max_steps is not None and step >= config.max_steps:
+            over_time = config.time_limit is not None and time.perf_counter() - run_start > config.time_limit
+            if over_time or config.max_steps is not None and step >= config.max_steps:
                 stopped = True
                 break
         bar.close()
         if stopped and batch_index < len(dataset):
             checkpoint_now(epoch, batch_index)
+            if out is not None:
+                save_model(model, out / "model")
             break
         elapsed = time.perf_counter() - t0
         metrics = evaluate(

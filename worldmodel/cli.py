@@ -39,11 +39,12 @@ def _fail(message: str) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--checkpoint-every", type=int, default=500, show_default=True, help="Steps between checkpoints.")
 @click.option("--max-steps", type=int, default=None, help="Stop after this many steps in total.")
+@click.option("--time-limit", type=float, default=None, help="Stop (checkpointed, model exported) after this many minutes.")
 @click.option("--valid-limit", type=int, default=256, show_default=True, help="Held-out tasks evaluated each epoch.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(data, out, train_split, valid_split, limit, dim, token_dim, epochs, batch_size, lr, hard_negatives,
           batch_negatives, chain_length, device, no_amp, workers, threads, seed, checkpoint_every, max_steps,
-          valid_limit, quiet):
+          time_limit, valid_limit, quiet):
     """Train a world model on DATA; writes OUT/model.safetensors + OUT/model.json."""
     import torch
 
@@ -66,6 +67,7 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, epochs, ba
             epochs=epochs, batch_size=batch_size, lr=lr, hard_negatives=hard_negatives, batch_negatives=batch_negatives,
             chain_length=chain_length, device=device, amp=not no_amp, workers=workers, seed=seed,
             checkpoint_every=checkpoint_every, max_steps=max_steps, valid_limit=valid_limit,
+            time_limit=None if time_limit is None else 60 * time_limit,
         )
         if device.startswith("cuda") and not torch.cuda.is_available():
             _fail(f"--device {device}: CUDA is not available on this machine; use --device cpu")

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 from click.testing import CliRunner
 from helpers import random_tasks
@@ -34,6 +35,7 @@ def test_resume_after_stop_matches_uninterrupted_run(tmp_path):
     torch.manual_seed(0)
     stopped = fit(WorldModel(TINY), train, valid, _config(max_steps=4), out=tmp_path / "b", progress=False)
     assert stopped.stopped_early and stopped.steps == 4
+    assert (tmp_path / "b" / "model.json").exists()  # a stopped run still exports its model
     last = latest_checkpoint(tmp_path / "b" / "checkpoints")
     state = json.loads((last / "state.json").read_text())
     assert (state["epoch"], state["batch"], state["step"]) == (1, 1, 4)
@@ -102,3 +104,29 @@ def test_losses_under_bf16_autocast_are_finite():
     loss.backward()
     assert set(losses) == {"energy_nce", "energy_rank", "similarity"}
     assert torch.isfinite(loss) and all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"batch_size": -1}, "batch_size"),
+        ({"chain_length": 1}, "chain_length"),
+        ({"workers": -2}, "workers"),
+        ({"max_steps": 0}, "max_steps"),
+        ({"time_limit": -5.0}, "time_limit"),
+    ],
+)
+def test_bad_train_config(kwargs, match):
+    from worldmodel import ConfigError
+
+    with pytest.raises(ConfigError, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_train_config_from_dict_rejects_unknown_fields():
+    from worldmodel import ConfigError
+
+    assert TrainConfig.from_dict({"epochs": 2}).epochs == 2
+    with pytest.raises(ConfigError, match="unknown field.*epoch_count"):
+        TrainConfig.from_dict({"epoch_count": 2})
