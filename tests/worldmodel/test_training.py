@@ -78,7 +78,8 @@ def test_cli_train_then_evaluate(tmp_path):
     write_tasks(data / "test" / "a.jsonl", random_tasks(4, 32), deepcoder)
     runner = CliRunner()
     args = ["train", "--data", str(data), "--out", str(tmp_path / "run"), "--dim", "16", "--token-dim", "8",
-            "--epochs", "1", "--batch-size", "8", "--quiet", "--valid-limit", "2", "--hard-negatives", "1"]
+            "--epochs", "1", "--batch-size", "8", "--quiet", "--valid-limit", "2", "--hard-negatives", "1",
+            "--workers", "1"]  # data built in a worker process, as on the GPU box
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     result = runner.invoke(main, ["evaluate", "--model", str(tmp_path / "run" / "model"), "--data", str(data),
