@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._features import NUM_PAIR_FEATURES, ProgramBatch, SpecBatch
+from ._features import NUM_EXECUTION_FEATURES, ProgramBatch, SpecBatch
 
 __all__ = ["ValueEncoder", "SpecEncoder", "ProgramEncoder", "mlp", "masked_pool"]
 
@@ -96,7 +96,7 @@ class ProgramEncoder(nn.Module):
         self.token = nn.Embedding(num_tokens, token_dim, padding_idx=0)
         self.position = nn.Embedding(max_tokens, token_dim)
         self.tokens_out = mlp(2 * token_dim, dim, dim)
-        f = NUM_PAIR_FEATURES
+        f = NUM_EXECUTION_FEATURES
         self.variable = mlp(2 * dim + f, dim, dim)
         self.output = mlp(4 * dim + f, dim, dim)
         self.example = mlp(4 * dim, dim, dim)

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from worldmodel.datasets import Domain, ExecutionError, Program, Task, Vocabulary
+from worldmodel.datasets import Domain, ExecutionError, Program, Task, Type, Vocabulary
 
 __all__ = [
     "NUM_PAIR_FEATURES",
+    "NUM_EXECUTION_FEATURES",
     "pair_features",
     "ValueTable",
     "SpecBatch",
@@ -32,7 +33,10 @@ __all__ = [
 
 PAD_VALUE, ERROR_VALUE = 0, 1
 NUM_PAIR_FEATURES = 20
-_ZERO_FEATURES = (0.0,) * NUM_PAIR_FEATURES
+# Execution features of a (value, target) pair: the pair features plus a one-step
+# look-ahead, "some one-argument primitive maps this value to the target".
+NUM_EXECUTION_FEATURES = NUM_PAIR_FEATURES + 1
+_ZERO_FEATURES = (0.0,) * NUM_EXECUTION_FEATURES
 
 
 def pair_features(a, b) -> tuple[float, ...]:
@@ -190,7 +194,8 @@ class ProgramBatch(_Batch):
         valid: ``(N,)`` float, 1 if the program runs on every example.
         pair_value: ``(Q,)`` long value rows compared ...
         pair_target: ``(Q,)`` long ... with these target rows, ...
-        pair_features: ``(Q, F)`` float ... by :func:`pair_features`.
+        pair_features: ``(Q, F + 1)`` float ... by :func:`pair_features` and the
+            one-step look-ahead (:meth:`Featurizer.one_step`).
         outputs: ``(N, K)`` long pair rows of (output, target); the output is the error
             value if the program is invalid.
         variables: ``(N, K, V)`` long pair rows of (statement value, target).
@@ -252,7 +257,7 @@ class Featurizer:
         ((1, 2), 1.0)
     """
 
-    def __init__(self, domain: Domain, *, max_variables: int = 32):
+    def __init__(self, domain: Domain, *, max_variables: int = 32, lookahead: bool = True):
         self.domain = domain
         self.vocab = Vocabulary.for_domain(dict(domain.primitives), domain.bounds, max_variables=max_variables)
         self.max_variables = max_variables
@@ -260,6 +265,33 @@ class Featurizer:
         self._token_ids = self.vocab.program_ids
         self._bos, self._sep, self._eos = (self._token_ids[t] for t in ("<bos>", "<sep>", "<eos>"))
         self._variable_ids = [self._token_ids[f"v{i}"] for i in range(max_variables)]
+        self.lookahead = lookahead
+        self._unary = {
+            t: [p.function for p in domain.primitives.values() if p.arg_types == (t,)] for t in (Type.INT, Type.LIST)
+        }
+
+    def one_step(self, value, target) -> float:
+        """1.0 if one one-argument primitive maps ``value`` to ``target`` (else 0.0).
+
+        A value one statement away from the target is a program one edit (append a
+        statement) from a solution on this example: the signal PCCoder-style models
+        learn from executing partial programs.
+
+        Example:
+            >>> from worldmodel.datasets import deepcoder
+            >>> f = Featurizer(deepcoder)
+            >>> f.one_step([3, 1, 2], [1, 2, 3]), f.one_step([3, 1, 2], 6), f.one_step([3, 1], [7])
+            (1.0, 1.0, 0.0)
+        """
+        if value is None or not self.lookahead:
+            return 0.0
+        for function in self._unary[Type.INT if type(value) is int else Type.LIST]:
+            try:
+                if function(value) == target:
+                    return 1.0
+            except (IndexError, ValueError):
+                continue
+        return 0.0
 
     def environments(self, task: Task, program: Program) -> list[list] | None:
         """All variables' values on every example, or ``None`` if invalid on one."""
@@ -342,7 +374,8 @@ class Featurizer:
                 row = pairs[key] = len(pair_value)
                 pair_value.append(table.index(value))
                 pair_target.append(target_rows[t][j])
-                pair_feats.append(pair_features(value, tasks[t].examples[j].output))
+                target = tasks[t].examples[j].output
+                pair_feats.append((*pair_features(value, target), self.one_step(value, target)))
             return row
 
         for row, (program, t, envs) in enumerate(zip(programs, task_index, environments)):
