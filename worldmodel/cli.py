@@ -72,6 +72,7 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
         )
         if device.startswith("cuda") and not torch.cuda.is_available():
             _fail(f"--device {device}: CUDA is not available on this machine; use --device cpu")
+        torch.manual_seed(seed)  # the initial weights, so a run is reproducible from its command
         model = WorldModel(model_config)
         train_tasks = load_tasks(data, train_split, model.domain, limit=limit)
         valid_tasks = load_tasks(data, valid_split, model.domain, limit=valid_limit)
