@@ -83,7 +83,6 @@ def save_model(model, path: str | os.PathLike) -> None:
         "format": FORMAT,
         "version": VERSION,
         "model": model.config.to_dict(),
-        "tensors": tensors.name,
         "sha256": hashlib.sha256(data).hexdigest(),
         "parameters": sum(v.numel() for v in state.values()),
     }
@@ -128,7 +127,9 @@ def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "c
         model = WorldModel(config)
     except ConfigError as error:
         raise CheckpointError(f"{meta_path}: bad model config: {error}") from None
-    tensors_path = base.parent / str(record.get("tensors", base.name + ".safetensors"))
+    # The pair is found by name, so both files may be renamed or copied together
+    # (as the shipped checkpoint is); the checksum ties them.
+    tensors_path = base.with_suffix(".safetensors")
     try:
         data = tensors_path.read_bytes()
     except FileNotFoundError:
