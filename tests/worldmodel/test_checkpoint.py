@@ -39,8 +39,8 @@ def test_round_trip_is_bit_identical(saved):
 def test_renamed_pair_still_loads(saved, tmp_path):
     model, path = saved
     for suffix in (".json", ".safetensors"):
-        (tmp_path / ("deepcoder" + suffix)).write_bytes(path.with_suffix(suffix).read_bytes())
-    loaded = WorldModel.load(tmp_path / "deepcoder.json")
+        (tmp_path / ("deepcoder.v1" + suffix)).write_bytes(path.with_suffix(suffix).read_bytes())
+    loaded = WorldModel.load(tmp_path / "deepcoder.v1.json")
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
 
 
