@@ -185,7 +185,9 @@ class ProgramBatch(_Batch):
     """N programs executed on the examples of their specs.
 
     Comparisons of a value with its example's target are deduplicated into a *pair
-    table* of Q rows (row 0 padding), since neighbouring programs share most values.
+    table* of Q rows, and per-example execution states (output and statement values
+    on one example) into a *state table* of S rows (row 0 of each is padding):
+    neighbouring programs share most values and most per-example states.
 
     Attributes:
         spec: the B specifications (its value table is shared with the programs).
@@ -196,10 +198,12 @@ class ProgramBatch(_Batch):
         pair_target: ``(Q,)`` long ... with these target rows, ...
         pair_features: ``(Q, F + 1)`` float ... by :func:`pair_features` and the
             one-step look-ahead (:meth:`Featurizer.one_step`).
-        outputs: ``(N, K)`` long pair rows of (output, target); the output is the error
-            value if the program is invalid.
-        variables: ``(N, K, V)`` long pair rows of (statement value, target).
-        variable_mask: ``(N, K, V)`` bool.
+        states: ``(N, K)`` long rows of the state table below (0 = no such example).
+        state_output: ``(S,)`` long pair row of (output, target) of each distinct
+            per-example execution state; the error value if the program is invalid.
+        state_variables: ``(S, V)`` long pair rows of (statement value, target).
+        state_variable_mask: ``(S, V)`` bool.
+        state_task, state_example: ``(S,)`` long, the spec row and example of each state.
     """
 
     spec: SpecBatch
@@ -209,9 +213,12 @@ class ProgramBatch(_Batch):
     pair_value: torch.Tensor
     pair_target: torch.Tensor
     pair_features: torch.Tensor
-    outputs: torch.Tensor
-    variables: torch.Tensor
-    variable_mask: torch.Tensor
+    states: torch.Tensor
+    state_output: torch.Tensor
+    state_variables: torch.Tensor
+    state_variable_mask: torch.Tensor
+    state_task: torch.Tensor
+    state_example: torch.Tensor
 
     def __len__(self) -> int:
         return self.task.shape[0]
@@ -253,7 +260,7 @@ class Featurizer:
         >>> from worldmodel.datasets import deepcoder, Task, Example, Type
         >>> task = Task("t", (Example(([3, 1],), [1, 3]), Example(([2],), [2])), (Type.LIST,))
         >>> batch = Featurizer(deepcoder).programs([task], [deepcoder.parse("a <- [int] | b <- SORT a")], [0])
-        >>> tuple(batch.outputs.shape), float(batch.pair_features[batch.outputs[0, 0], 2])
+        >>> tuple(batch.states.shape), float(batch.pair_features[batch.state_output[batch.states[0, 0]], 2])
         ((1, 2), 1.0)
     """
 
@@ -360,12 +367,13 @@ class Featurizer:
         tok = np.zeros((n, max(map(len, tokens))), dtype=np.int64)
         for row, ids in enumerate(tokens):
             tok[row, : len(ids)] = ids
-        outputs = np.zeros((n, k), dtype=np.int64)
-        variables = np.zeros((n, k, v), dtype=np.int64)
+        states = np.zeros((n, k), dtype=np.int64)
         valid = np.zeros(n, dtype=np.float32)
         target_rows = targets.tolist()  # plain ints: indexing a tensor per pair is slow
         pairs: dict[tuple, int] = {}
         pair_value, pair_target, pair_feats = [0], [0], [_ZERO_FEATURES]
+        state_rows: dict[tuple, int] = {}
+        state_output, state_variables, state_task, state_example = [0], [()], [0], [0]
 
         def pair(t: int, j: int, value) -> int:
             key = (t, j, value if type(value) is int or value is None else tuple(value))
@@ -378,23 +386,36 @@ class Featurizer:
                 pair_feats.append((*pair_features(value, target), self.one_step(value, target)))
             return row
 
+        def state(t: int, j: int, output: int, variables: tuple[int, ...]) -> int:
+            # pair rows are specific to (task, example), so they identify the state
+            key = (output, variables)
+            row = state_rows.get(key)
+            if row is None:
+                row = state_rows[key] = len(state_output)
+                state_output.append(output)
+                state_variables.append(variables)
+                state_task.append(t)
+                state_example.append(j)
+            return row
+
         for row, (program, t, envs) in enumerate(zip(programs, task_index, environments)):
             count = len(tasks[t].examples)
             first = len(program.input_types)
             if envs is None:
                 for j in range(count):
-                    outputs[row, j] = pair(t, j, None)
+                    states[row, j] = state(t, j, pair(t, j, None), ())
                 continue
             if len(envs) != count:
                 raise ValueError(f"environments[{row}] has {len(envs)} examples, the task has {count}")
             valid[row] = 1.0
             for j, env in enumerate(envs):
-                values = env[first:]
-                outputs[row, j] = pair(t, j, env[-1])
-                for m, value in enumerate(values):
-                    variables[row, j, m] = pair(t, j, value)
+                variables = tuple(pair(t, j, value) for value in env[first:])
+                states[row, j] = state(t, j, pair(t, j, env[-1]), variables)
+        state_vars = np.zeros((len(state_output), v), dtype=np.int64)
+        for row, variables in enumerate(state_variables):
+            state_vars[row, : len(variables)] = variables
         spec = SpecBatch(table.tensor(), inputs, targets, mask)
-        variables_t = torch.from_numpy(variables)
+        state_vars_t = torch.from_numpy(state_vars)
         return ProgramBatch(
             spec,
             torch.tensor(list(task_index), dtype=torch.long),
@@ -403,9 +424,12 @@ class Featurizer:
             torch.tensor(pair_value, dtype=torch.long),
             torch.tensor(pair_target, dtype=torch.long),
             torch.from_numpy(np.array(pair_feats, dtype=np.float32)),
-            torch.from_numpy(outputs),
-            variables_t,
-            variables_t != 0,
+            torch.from_numpy(states),
+            torch.tensor(state_output, dtype=torch.long),
+            state_vars_t,
+            state_vars_t != 0,
+            torch.tensor(state_task, dtype=torch.long),
+            torch.tensor(state_example, dtype=torch.long),
         )
 
     def pairs(
