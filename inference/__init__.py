@@ -7,6 +7,7 @@ from ._checks import (
     SBCResult,
     check_continuous,
     check_samples,
+    check_seed,
     run_sbc,
 )
 from ._edit_kernel import EditMetropolisKernel, EditProposal, UniformEditProposal
@@ -31,6 +32,7 @@ __all__ = [
     "check_samples",
     "check_continuous",
     "run_sbc",
+    "check_seed",
     # samplers
     "EditProposal",
     "UniformEditProposal",

@@ -9,6 +9,7 @@ time) before checking it, or the false-failure rate is larger than ``alpha``.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -22,11 +23,38 @@ from ._posterior import ExactPosterior
 __all__ = [
     "CheckResult",
     "SamplerCheckError",
+    "check_seed",
     "SBCResult",
     "check_samples",
     "check_continuous",
     "run_sbc",
 ]
+
+
+SEED_VARIABLE = "WORLDMODEL_TEST_SEED"
+
+
+def check_seed(default: int = 0) -> int:
+    """The seed for sampler checks: ``$WORLDMODEL_TEST_SEED`` if set, else ``default``.
+
+    Tests use fixed seeds; setting the variable reruns the same checks on other
+    seeds, which measures the real false-failure rate (``alpha`` per check).
+
+    Raises:
+        SamplerCheckError: the variable is set but not an integer.
+
+    Example:
+        >>> import os
+        >>> check_seed(7) if "WORLDMODEL_TEST_SEED" not in os.environ else 7
+        7
+    """
+    text = os.environ.get(SEED_VARIABLE)
+    if text is None:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise SamplerCheckError(f"{SEED_VARIABLE}={text!r} is not an integer seed") from None
 
 
 class SamplerCheckError(ValueError):
