@@ -190,7 +190,16 @@ class EditMetropolisKernel(MCMCKernel):
 
     def decode_samples(self, samples: torch.Tensor) -> list[Program]:
         """Programs of stacked draws, shape ``(N, width)`` (``mcmc.get_samples()["program"]``)."""
-        return [self.decode(row) for row in samples]
+        # Chains revisit programs often: decode each distinct state once.
+        decoded: dict[tuple[int, ...], Program] = {}
+        out = []
+        for row in samples.tolist():
+            key = tuple(row)
+            program = decoded.get(key)
+            if program is None:
+                program = decoded[key] = self.vocabulary.decode_program(row)
+            out.append(program)
+        return out
 
     def log_target(self, program: Program) -> float:
         """``log_prior(φ) − E(φ)`` (unnormalised log target)."""
