@@ -202,10 +202,16 @@ class EditMetropolisKernel(MCMCKernel):
         return out
 
     def log_target(self, program: Program) -> float:
-        """``log_prior(φ) − E(φ)`` (unnormalised log target)."""
+        """``log_prior(φ) − E(φ)`` (unnormalised log target).
+
+        Raises:
+            ValueError: the value is NaN.
+        """
         value = -float(self.energy(program))
         if self.log_prior is not None:
             value += float(self.log_prior(program))
+        if math.isnan(value):
+            raise ValueError(f"energy or log_prior is NaN at {self.domain.format(program)!r}; return math.inf to forbid a program")
         return value
 
     def log_acceptance(self, log_target_new: float, log_target_old: float, log_q_forward: float, log_q_reverse: float) -> float:

@@ -187,5 +187,8 @@ def test_bad_arguments():
         MCMC(kernel, num_samples=1, disable_progbar=True).run()
     with pytest.raises(ValueError, match="max_length"):
         EditMetropolisKernel(energy, domain=TINY, input_types=TYPES, max_length=-1)
+    nan = EditMetropolisKernel(lambda p: math.nan, domain=TINY, input_types=TYPES, max_length=1)
+    with pytest.raises(ValueError, match="NaN"):
+        MCMC(nan, num_samples=1, initial_params={"program": nan.encode(START)}, disable_progbar=True).run()
     with pytest.raises(ValueError, match="max_length"):
         UniformEditProposal(TINY, max_length=1).moves(TINY.parse("a <- [int] | b <- SORT a | c <- SORT b"))
