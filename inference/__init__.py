@@ -11,7 +11,7 @@ from ._checks import (
     run_sbc,
 )
 from ._edit_kernel import EditMetropolisKernel, EditProposal, UniformEditProposal
-from ._latent import LATENT_KERNELS, LatentSamples, sample_latent
+from ._latent import LATENT_KERNELS, JitteredHMC, LatentSamples, sample_latent
 from ._posterior import ExactPosterior, enumerate_programs, exact_posterior
 from ._simulator import Budget, BudgetExhausted, Simulator, SolveResult, verify
 
@@ -38,6 +38,7 @@ __all__ = [
     "UniformEditProposal",
     "EditMetropolisKernel",
     "LATENT_KERNELS",
+    "JitteredHMC",
     "LatentSamples",
     "sample_latent",
 ]
