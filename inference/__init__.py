@@ -1,7 +1,18 @@
 """Search and samplers that find programs from examples, and checks for samplers."""
 
+from . import strategies
 from ._bench import BenchConfig, BenchReport, format_table, load_model, run_bench
 from ._benchplot import plot_bench
+from ._checks import (
+    CheckResult,
+    SamplerCheckError,
+    SBCResult,
+    check_continuous,
+    check_samples,
+    check_seed,
+    run_sbc,
+)
+from ._edit_kernel import EditMetropolisKernel, EditProposal, UniformEditProposal
 from ._enumerate import (
     DEEPCODER_COMMUTATIVE,
     Enumeration,
@@ -9,6 +20,8 @@ from ._enumerate import (
     enumerate_program,
     enumerate_search,
 )
+from ._latent import LATENT_KERNELS, JitteredHMC, LatentSamples, sample_latent
+from ._posterior import ExactPosterior, enumerate_programs, exact_posterior
 from ._simulator import Budget, BudgetExhausted, Simulator, SolveResult, verify
 from ._solve import ANYTIME_METHODS, METHODS, MODEL_FREE_METHODS, solve
 
@@ -33,4 +46,24 @@ __all__ = [
     "load_model",
     "plot_bench",
     "run_bench",
+    # sampler checks
+    "strategies",
+    "ExactPosterior",
+    "enumerate_programs",
+    "exact_posterior",
+    "CheckResult",
+    "SBCResult",
+    "SamplerCheckError",
+    "check_samples",
+    "check_continuous",
+    "run_sbc",
+    "check_seed",
+    # samplers
+    "EditProposal",
+    "UniformEditProposal",
+    "EditMetropolisKernel",
+    "LATENT_KERNELS",
+    "JitteredHMC",
+    "LatentSamples",
+    "sample_latent",
 ]
