@@ -166,14 +166,29 @@ def apply_edit(program: Program, edit: Edit, primitives: Mapping[str, Primitive]
     return Program(program.input_types, tuple(body))
 
 
-def _statements_over(types: list[Type], primitives: Mapping[str, Primitive]) -> Iterator[Statement]:
+# Values hold the primitive table itself, so its id cannot be reused while cached.
+_STATEMENTS: dict[tuple[int, tuple[Type, ...]], tuple[Mapping[str, Primitive], tuple[Statement, ...]]] = {}
+
+
+def _statements_over(types: list[Type], primitives: Mapping[str, Primitive]) -> tuple[Statement, ...]:
+    """Every well-typed statement over variables of these types (cached: search asks
+    for the same variable types over and over)."""
+    key = (id(primitives), tuple(types))
+    cached = _STATEMENTS.get(key)
+    if cached is not None:
+        return cached[1]
     by_type = {t: [i for i, u in enumerate(types) if u is t] for t in Type}
+    built = []
     for primitive in primitives.values():
         choices: list[tuple[int, ...]] = [()]
         for want in primitive.arg_types:
             choices = [c + (v,) for c in choices for v in by_type[want]]
-        for args in choices:
-            yield Statement(primitive.name, args)
+        built.extend(Statement(primitive.name, args) for args in choices)
+    statements = tuple(built)
+    if len(_STATEMENTS) > 4096:
+        _STATEMENTS.clear()
+    _STATEMENTS[key] = (primitives, statements)
+    return statements
 
 
 def neighbours(
@@ -190,27 +205,30 @@ def neighbours(
     n = len(program.input_types)
     types = variable_types(program, primitives)
     body = program.statements
+    input_types = program.input_types
     if max_length is None or len(body) < max_length:
         for index in range(len(body) + 1):
+            # Every statement inserted here shifts the same tail: build it once.
+            head = body[:index]
+            tail = tuple(_shift(st, n + index, 1) for st in body[index:])
             for statement in _statements_over(types[: n + index], primitives):
-                edit = InsertStatement(index, statement)
-                yield edit, apply_edit(program, edit, primitives)
+                yield InsertStatement(index, statement), Program(input_types, head + (statement,) + tail)
     for index, st in enumerate(body):
         used = bool(_uses(program, n + index))
         if not used:
-            edit = DeleteStatement(index, st)
-            yield edit, apply_edit(program, edit, primitives)
+            tail = tuple(_shift(later, n + index + 1, -1) for later in body[index + 1 :])
+            yield DeleteStatement(index, st), Program(input_types, body[:index] + tail)
+        head, tail = body[:index], body[index + 1 :]
         for statement in _statements_over(types[: n + index], primitives):
             if statement.primitive == st.primitive:
                 continue
             if used and primitives[statement.primitive].return_type is not types[n + index]:
                 continue
-            edit = ReplaceStatement(index, st, statement)
-            yield edit, Program(program.input_types, body[:index] + (statement,) + body[index + 1 :])
+            yield ReplaceStatement(index, st, statement), Program(input_types, head + (statement,) + tail)
         primitive = primitives[st.primitive]
         for position, (old, want) in enumerate(zip(st.args, primitive.arg_types)):
             for new in range(n + index):
                 if new != old and types[new] is want:
                     args = st.args[:position] + (new,) + st.args[position + 1 :]
                     edit = ReplaceArgument(index, position, old, new)
-                    yield edit, Program(program.input_types, body[:index] + (Statement(st.primitive, args),) + body[index + 1 :])
+                    yield edit, Program(input_types, head + (Statement(st.primitive, args),) + tail)

@@ -111,7 +111,8 @@ def apply_primitive(primitive: Primitive, args: Sequence[Value], bounds: Bounds,
     return value
 
 
-_COMPILED: dict[tuple[int, Program], tuple] = {}
+# Values hold the primitive table itself, so its id cannot be reused while cached.
+_COMPILED: dict[tuple[int, Program], tuple[Mapping[str, Primitive], tuple]] = {}
 # Small: a hit needs the same program again soon (search revisits, repeated runs on
 # K examples); a large cache only holds programs alive (measured: ~2.6 KB each).
 _COMPILED_MAX = 4096
@@ -120,19 +121,20 @@ _COMPILED_MAX = 4096
 def _compile(program: Program, primitives: Mapping[str, Primitive]) -> tuple:
     """(function, args, creates_values, text) per statement, cached per table."""
     key = (id(primitives), program)
-    compiled = _COMPILED.get(key)
-    if compiled is None:
-        try:
-            compiled = tuple(
-                (p.function, st.args, p.creates_values, p.text)
-                for st in program.statements
-                for p in (primitives[st.primitive],)
-            )
-        except KeyError as error:
-            raise ExecutionError(f"unknown primitive {error.args[0]!r}") from None
-        if len(_COMPILED) >= _COMPILED_MAX:
-            _COMPILED.clear()
-        _COMPILED[key] = compiled
+    cached = _COMPILED.get(key)
+    if cached is not None:
+        return cached[1]
+    try:
+        compiled = tuple(
+            (p.function, st.args, p.creates_values, p.text)
+            for st in program.statements
+            for p in (primitives[st.primitive],)
+        )
+    except KeyError as error:
+        raise ExecutionError(f"unknown primitive {error.args[0]!r}") from None
+    if len(_COMPILED) >= _COMPILED_MAX:
+        _COMPILED.clear()
+    _COMPILED[key] = (primitives, compiled)
     return compiled
 
 
