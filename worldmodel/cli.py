@@ -18,16 +18,39 @@ def main() -> None:
 @click.option("--programs", default=2000, show_default=True, help="Distinct random programs.")
 @click.option("--repeats", default=20, show_default=True, help="Timed passes over them.")
 @click.option("--seed", default=0, show_default=True)
-def speed(domain_name: str, programs: int, repeats: int, seed: int) -> None:
-    """Measure interpreter throughput (statements per second, one core)."""
-    from worldmodel.datasets import DOMAINS, interpreter_throughput
+@click.option("--tasks", "tasks_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Also time enumeration on these tasks (one core).")
+@click.option("--calls", "enumeration_calls", default=1_000_000, show_default=True, help="Enumeration budget per task.")
+@click.option("--limit", default=20, show_default=True, help="Enumerate at most this many tasks.")
+def speed(domain_name: str, programs: int, repeats: int, seed: int, tasks_path: str | None,
+          enumeration_calls: int, limit: int) -> None:
+    """Measure interpreter (and, with --tasks, enumeration) throughput on one core."""
+    from worldmodel.datasets import DOMAINS, interpreter_throughput, read_tasks
 
     if domain_name not in DOMAINS:
         raise click.BadParameter(f"unknown domain {domain_name!r}; choose from {sorted(DOMAINS)}", param_hint="--domain")
-    result = interpreter_throughput(DOMAINS[domain_name], programs=programs, repeats=repeats, seed=seed)
+    domain = DOMAINS[domain_name]
+    result = interpreter_throughput(domain, programs=programs, repeats=repeats, seed=seed)
     click.echo(f"programs: {result.programs} (mean length {result.mean_length:.2f})")
     click.echo(f"statements/s through run() (validation included): {result.run_statements_per_second:,.0f}")
     click.echo(f"statements/s applied to validated values:         {result.statements_per_second:,.0f}")
+    if tasks_path is None:
+        return
+    from worldmodel.inference import Budget, Simulator, enumerate_program
+
+    tasks = read_tasks(tasks_path, domain).tasks[:limit]
+    applications = calls = values = 0
+    seconds = 0.0
+    for task in tasks:
+        simulator = Simulator(task, domain, Budget(calls=enumeration_calls, seconds=None))
+        run = enumerate_program(task, simulator)
+        applications, calls, values, seconds = (
+            applications + run.applications, calls + run.calls, values + run.values, seconds + run.seconds
+        )
+    click.echo(f"enumeration on {len(tasks)} tasks, budget {enumeration_calls:,} calls each, {seconds:.1f} s:")
+    click.echo(f"  candidates evaluated/s (primitive applications on all examples): {applications / seconds:,.0f}")
+    click.echo(f"  simulator calls/s (statements on one example):                   {calls / seconds:,.0f}")
+    click.echo(f"  new distinct values/s:                                           {values / seconds:,.0f}")
 
 
 class _Count(click.ParamType):
