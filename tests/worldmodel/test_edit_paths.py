@@ -3,6 +3,15 @@
 import random
 
 import pytest
+from worldmodel.datasets import (
+    DeleteStatement,
+    Example,
+    InsertStatement,
+    Program,
+    Statement,
+    Task,
+    deepcoder,
+)
 
 from worldmodel._edit_paths import (
     EditPathConfig,
@@ -11,7 +20,6 @@ from worldmodel._edit_paths import (
     empty_program,
     repair_steps,
 )
-from worldmodel.datasets import DeleteStatement, Example, InsertStatement, Program, Statement, Task, deepcoder
 
 
 def _task(program: Program, seed: int) -> Task | None:
