@@ -78,6 +78,7 @@ class TrainConfig:
         keep_checkpoints: how many step checkpoints to keep (default 2).
         valid_limit: most held-out tasks evaluated each epoch (default 256).
         max_steps: stop after this many steps in total (default None: run all epochs).
+        policy_weight: weight of the policy's loss when the model has a policy (default 1.0).
 
     Example:
         >>> TrainConfig(epochs=2, batch_size=8).batch_size
@@ -105,6 +106,7 @@ class TrainConfig:
     keep_checkpoints: int = 2
     valid_limit: int = 256
     max_steps: int | None = None
+    policy_weight: float = 1.0
 
     def __post_init__(self) -> None:
         _positive(self, "epochs", "batch_size", "lr", "chain_length", "checkpoint_every", "keep_checkpoints")

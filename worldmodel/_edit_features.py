@@ -79,9 +79,9 @@ class EditFeatures:
     def __len__(self) -> int:
         return self.kind.shape[0]
 
-    def index_select(self, index: torch.Tensor) -> EditFeatures:
-        """The features of a subset of the edits (``index``: (E',) long)."""
-        return EditFeatures(*(t.index_select(0, index) for t in (self.kind, self.primitive, self.old_primitive, self.numeric)))
+    def to(self, device: torch.device | str, *, non_blocking: bool = False) -> EditFeatures:
+        """The same features on ``device``."""
+        return EditFeatures(*(t.to(device, non_blocking=non_blocking) for t in (self.kind, self.primitive, self.old_primitive, self.numeric)))
 
     @staticmethod
     def cat(parts: Sequence[EditFeatures]) -> EditFeatures:

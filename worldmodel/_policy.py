@@ -32,6 +32,7 @@ from torch import nn
 
 from worldmodel.datasets import DOMAINS, Domain, Edit, Program, Task
 
+from ._config import ConfigError
 from ._edit_features import (
     EDIT_KINDS,
     NUM_EDIT_FEATURES,
@@ -83,12 +84,29 @@ class PolicyConfig:
 
     def __post_init__(self) -> None:
         if self.domain not in DOMAINS:
-            raise ValueError(f"PolicyConfig.domain must be one of {sorted(DOMAINS)}, got {self.domain!r}")
+            raise ConfigError(f"PolicyConfig.domain must be one of {sorted(DOMAINS)}, got {self.domain!r}")
         for name in ("embedding_features", "hidden_features", "flow_layers", "max_length"):
             if getattr(self, name) < 1:
-                raise ValueError(f"PolicyConfig.{name} must be >= 1, got {getattr(self, name)}")
+                raise ConfigError(f"PolicyConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.context_features < 0:
-            raise ValueError(f"PolicyConfig.context_features must be >= 0, got {self.context_features}")
+            raise ConfigError(f"PolicyConfig.context_features must be >= 0, got {self.context_features}")
+
+    @classmethod
+    def from_dict(cls, data: object) -> PolicyConfig:
+        """Build from a JSON dict (as :meth:`FlowPolicy.to_config` writes it).
+
+        Raises:
+            ConfigError: not a dict, unknown keys, or a bad value.
+        """
+        if not isinstance(data, dict):
+            raise ConfigError(f"PolicyConfig: expected a JSON object, got {type(data).__name__}")
+        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ConfigError(f"PolicyConfig: unknown field(s) {unknown}; valid fields are {sorted(cls.__dataclass_fields__)}")
+        try:
+            return cls(**data)
+        except (TypeError, ValueError) as error:
+            raise ConfigError(str(error)) from None
 
 
 @dataclass
@@ -171,9 +189,9 @@ def prepare_batch(
 
 def _segment_logsumexp(values: torch.Tensor, segment: torch.Tensor, size: int) -> torch.Tensor:
     """logsumexp of ``values`` (N,) within each of ``size`` segments -> (size,)."""
-    peak = torch.full((size,), -math.inf, dtype=values.dtype).scatter_reduce(0, segment, values.detach(), "amax")
+    peak = values.new_full((size,), -math.inf).scatter_reduce(0, segment, values.detach(), "amax")
     peak = torch.where(torch.isfinite(peak), peak, torch.zeros_like(peak))
-    total = torch.zeros(size, dtype=values.dtype).index_add(0, segment, torch.exp(values - peak[segment]))
+    total = values.new_zeros(size).index_add(0, segment, torch.exp(values - peak[segment]))
     return torch.log(total) + peak
 
 
@@ -191,7 +209,8 @@ class FlowPolicy(nn.Module):
         >>> phi = deepcoder.parse("a <- [int]")
         >>> task = Task("t", (Example(([3, 1],), [1, 3]),), phi.input_types)
         >>> edits = [e for e, _ in deepcoder.neighbours(phi, max_length=5)]
-        >>> log_p = policy.log_probs(task, phi, edits)
+        >>> with torch.no_grad():
+        ...     log_p = policy.log_probs(task, phi, edits)
         >>> log_p.shape == (len(edits),), abs(float(log_p.logsumexp(0))) < 1e-5
         (True, True)
     """
@@ -262,9 +281,11 @@ class FlowPolicy(nn.Module):
         if not edits:
             raise ValueError("edits is empty: a program always has valid edits; pass at least one")
         ctx = self._check_context(context, 1)
+        device = self.kind_embedding.weight.device
         envs = environments(program, task, self.domain)
-        features = edit_features(task, program, edits, self.domain, envs=envs)
-        cond = self.condition(state_features(task, program, self.domain, envs=envs).unsqueeze(0), ctx)  # (1, H)
+        features = edit_features(task, program, edits, self.domain, envs=envs).to(device)
+        state = state_features(task, program, self.domain, envs=envs).unsqueeze(0).to(device)
+        cond = self.condition(state, None if ctx is None else ctx.to(device))  # (1, H)
         emb = self.embed(features)  # (E, D)
         return self.log_density(emb, cond.expand(emb.shape[0], -1))
 
@@ -316,7 +337,7 @@ class FlowPolicy(nn.Module):
             batch: from :func:`prepare_batch` (``B`` states).
             context: external contexts ``(B, C)``, or ``None`` without context.
         """
-        size = len(batch.steps)
+        size = batch.state.shape[0]
         cond = self.condition(batch.state, self._check_context(context, size))  # (B, H)
         s = self.log_density(self.embed(batch.features), cond[batch.segment])  # (N,)
         everything = _segment_logsumexp(s, batch.segment, size)
