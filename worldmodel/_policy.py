@@ -326,7 +326,7 @@ class FlowPolicy(nn.Module):
             1
         """
         edits = self.candidates(program)
-        probs = self.log_probs(task, program, edits, context=context).exp()
+        probs = self.log_probs(task, program, edits, context=context).exp().cpu()
         return edits[int(torch.multinomial(probs, 1, generator=generator))]
 
     def batch_loss(self, batch: PolicyBatch, *, context: torch.Tensor | None = None) -> torch.Tensor:
@@ -472,8 +472,9 @@ def evaluate_policy(
         ctx = context(task, [s.program for s in steps]) if context is not None else None
         for j, step in enumerate(steps):
             edits = policy.candidates(step.program)
-            log_p = policy.log_probs(task, step.program, edits, context=None if ctx is None else ctx[j])
-            good = torch.tensor([e in set(step.targets) for e in edits])
+            log_p = policy.log_probs(task, step.program, edits, context=None if ctx is None else ctx[j]).cpu()
+            wanted = set(step.targets)
+            good = torch.tensor([e in wanted for e in edits])
             top = torch.topk(log_p, min(5, len(edits))).indices
             e, g = len(edits), int(good.sum())
             # P(a uniform 5-subset misses every target) = C(e-g, 5) / C(e, 5).
