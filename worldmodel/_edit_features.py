@@ -197,25 +197,18 @@ class _Comparer:
         return result
 
 
-def _edit_site(program: Program, edit: Edit) -> tuple[int, Statement | None, Statement | None, list[Statement]]:
-    """(index, new statement or None, old statement or None, the new suffix from index)."""
-    body = program.statements
-    n = len(program.input_types)
+def _edit_site(program: Program, edit: Edit) -> tuple[int, Statement | None, Statement | None]:
+    """(index, the statement the edit writes or None, the one it removes or None)."""
     if isinstance(edit, InsertStatement):
-        at = n + edit.index
-        shifted = [Statement(s.primitive, tuple(a + 1 if a >= at else a for a in s.args)) for s in body[edit.index :]]
-        return edit.index, edit.statement, None, [edit.statement, *shifted]
+        return edit.index, edit.statement, None
     if isinstance(edit, DeleteStatement):
-        at = n + edit.index
-        shifted = [Statement(s.primitive, tuple(a - 1 if a > at else a for a in s.args)) for s in body[edit.index + 1 :]]
-        return edit.index, None, edit.statement, shifted
+        return edit.index, None, edit.statement
     if isinstance(edit, ReplaceStatement):
-        return edit.index, edit.new, edit.old, [edit.new, *body[edit.index + 1 :]]
+        return edit.index, edit.new, edit.old
     if isinstance(edit, ReplaceArgument):
-        old = body[edit.index]
+        old = program.statements[edit.index]
         args = old.args[: edit.position] + (edit.new,) + old.args[edit.position + 1 :]
-        new = Statement(old.primitive, args)
-        return edit.index, new, old, [new, *body[edit.index + 1 :]]
+        return edit.index, Statement(old.primitive, args), old
     raise TypeError(f"not an edit: {edit!r}")
 
 
@@ -262,7 +255,7 @@ def edit_features(
     statement_values: dict[Statement, list] = {}
     kinds, prims, olds, rows = [], [], [], []
     for edit in edits:
-        index, new, old, suffix = _edit_site(program, edit)
+        index, new, old = _edit_site(program, edit)
         kinds.append(EDIT_KINDS.index(type(edit)))
         written = new if new is not None else old
         prims.append(names[written.primitive])
@@ -295,6 +288,7 @@ def edit_features(
             outputs = [env[-2] for env in envs] if index == length - 1 else outputs_now
         else:
             values, outputs = [], []
+            suffix = (new, *program.statements[index + 1 :])
             for env in envs:
                 new_env = _run_from(env[: n + index], suffix, domain)
                 values.append(new_env[n + index])

@@ -221,3 +221,26 @@ def test_bad_arguments(make, message):
 def _one_state():
     (task,) = _tasks(1, 0)
     return task, task.program, FlowPolicy().candidates(task.program)[:5]
+
+
+def test_execution_features_match_running_the_edited_program():
+    # edit_features skips reruns where an edit cannot change the output (inserts before
+    # the end, deletes of unused statements); check against the interpreter directly.
+    from worldmodel._edit_features import (
+        NUM_VALUE_FEATURES,
+        _mean_compare,
+        edit_features,
+        environments,
+    )
+
+    start = 16  # position (4), two argument slots (2 x 5), ReplaceArgument (2)
+    out_cols = slice(start + NUM_VALUE_FEATURES, start + 2 * NUM_VALUE_FEATURES)
+    for task in _tasks(6, 51, lengths=(0, 2, 3, 4)):
+        program = task.program
+        pairs = list(deepcoder.neighbours(program, max_length=5))
+        features = edit_features(task, program, [e for e, _ in pairs], deepcoder)
+        targets = [e.output for e in task.examples]
+        for row, (_, edited) in zip(features.numeric, pairs):
+            outputs = [env[-1] for env in environments(edited, task, deepcoder)]
+            expected = torch.tensor(_mean_compare(outputs, targets))
+            assert torch.allclose(row[out_cols], expected, atol=1e-6)
