@@ -41,6 +41,7 @@ __all__ = [
     "edit_features",
     "environments",
     "num_state_features",
+    "featurisation_calls",
     "state_features",
 ]
 
@@ -308,6 +309,33 @@ def edit_features(
         torch.tensor(olds, dtype=torch.long),
         torch.tensor(rows, dtype=torch.float32).reshape(len(rows), NUM_EDIT_FEATURES),
     )
+
+
+def featurisation_calls(program: Program, edits: Sequence[Edit], examples: int) -> int:
+    """Simulator calls (statements x examples) :func:`edit_features` spends on ``edits``.
+
+    Featurising runs the edited programs with the exact interpreter; a search that
+    counts simulator calls against a budget should charge these too. Each distinct
+    inserted statement runs once per example; a replacement reruns the statements from
+    its index to the end; deletes run nothing (statements whose arguments are already
+    invalid are skipped, so the true count can be lower). φ's own environments are not
+    included (a :class:`~worldmodel.inference.Simulator` caches them).
+
+    Example:
+        >>> from worldmodel.datasets import deepcoder
+        >>> p = deepcoder.parse("a <- [int] | b <- SORT a | c <- REVERSE b")
+        >>> featurisation_calls(p, [e for e, _ in deepcoder.neighbours(p, max_length=3)][:3], 5)
+        15
+    """
+    inserted = set()
+    replaced = 0
+    length = len(program.statements)
+    for edit in edits:
+        if isinstance(edit, InsertStatement):
+            inserted.add(edit.statement)
+        elif isinstance(edit, (ReplaceStatement, ReplaceArgument)):
+            replaced += length - edit.index
+    return (len(inserted) + replaced) * examples
 
 
 def num_state_features(domain: Domain) -> int:

@@ -244,3 +244,18 @@ def test_execution_features_match_running_the_edited_program():
             outputs = [env[-1] for env in environments(edited, task, deepcoder)]
             expected = torch.tensor(_mean_compare(outputs, targets))
             assert torch.allclose(row[out_cols], expected, atol=1e-6)
+
+
+def test_featurisation_calls_counts_the_interpreter_work(monkeypatch):
+    import worldmodel._edit_features as features
+
+    calls = []
+    real = features.apply_primitive
+    monkeypatch.setattr(features, "apply_primitive", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for task in _tasks(4, 61, lengths=(0, 2, 4)):
+        envs = features.environments(task.program, task, deepcoder)
+        edits = [e for e, _ in deepcoder.neighbours(task.program, max_length=5)]
+        calls.clear()
+        features.edit_features(task, task.program, edits, deepcoder, envs=envs)
+        assert len(calls) <= features.featurisation_calls(task.program, edits, len(task.examples))
+        assert len(calls) >= 0.9 * features.featurisation_calls(task.program, edits, len(task.examples))
