@@ -230,7 +230,9 @@ class WorldModel(nn.Module):
 
         Returns:
             ``(edits, log_probs)``: the list of ``E`` edits and a ``(E,)`` tensor whose
-            logsumexp is 0.
+            logsumexp is 0. The policy runs the edited programs on the spec inputs to
+            featurise them; :func:`featurisation_calls` says how many simulator calls
+            that was, for a search to charge to its budget.
         """
         policy = self._require_policy()
         if edits is None:
