@@ -180,9 +180,9 @@ def save_training_checkpoint(folder: str | os.PathLike, model, optimizer, state:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"step-{state['step']:09d}"
+    for stale in folder.glob(".tmp-step-*"):  # left by a run killed while writing
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = folder / f".tmp-{name}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
     tmp.mkdir()
     save_model(model, tmp / "model")
     tensors, groups = _flatten_optimizer(optimizer)

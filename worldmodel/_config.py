@@ -64,7 +64,7 @@ class TrainConfig:
         weight_decay: AdamW weight decay (default 0.01).
         warmup: linear warm-up steps (default 100).
         grad_clip: max gradient norm (default 1.0).
-        chain_length: edits in each corruption chain φ → φ₁ → … (default 3).
+        chain_length: edits in each corruption chain φ → φ₁ → … (default 4).
         hard_negatives: extra random one- and two-edit neighbours per task (default 6).
         batch_negatives: other tasks' programs run on each spec (default 4).
         margin: margin of the chain ranking losses (default 0.5).
@@ -78,6 +78,8 @@ class TrainConfig:
         keep_checkpoints: how many step checkpoints to keep (default 2).
         valid_limit: most held-out tasks evaluated each epoch (default 256).
         max_steps: stop after this many steps in total (default None: run all epochs).
+        time_limit: stop after this many seconds of this run (default None); like
+            ``max_steps`` it checkpoints and exports the model, and rerunning resumes.
         policy_weight: weight of the policy's loss when the model has a policy (default 1.0).
 
     Example:
@@ -91,7 +93,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup: int = 100
     grad_clip: float = 1.0
-    chain_length: int = 3
+    chain_length: int = 4
     hard_negatives: int = 6
     batch_negatives: int = 4
     margin: float = 0.5
@@ -106,6 +108,7 @@ class TrainConfig:
     keep_checkpoints: int = 2
     valid_limit: int = 256
     max_steps: int | None = None
+    time_limit: float | None = None
     policy_weight: float = 1.0
 
     def __post_init__(self) -> None:
@@ -117,6 +120,8 @@ class TrainConfig:
                 raise ConfigError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)!r}")
         if self.max_steps is not None and self.max_steps <= 0:
             raise ConfigError(f"TrainConfig.max_steps must be > 0 or None, got {self.max_steps!r}")
+        if self.time_limit is not None and self.time_limit <= 0:
+            raise ConfigError(f"TrainConfig.time_limit must be > 0 seconds or None, got {self.time_limit!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -271,16 +271,15 @@ class Featurizer:
     def _spec(self, tasks: Sequence[Task], table: ValueTable) -> tuple[torch.Tensor, ...]:
         k = max(len(t.examples) for t in tasks)
         i = max(len(t.input_types) for t in tasks)
-        inputs = torch.zeros(len(tasks), k, i, dtype=torch.long)
-        targets = torch.zeros(len(tasks), k, dtype=torch.long)
-        mask = torch.zeros(len(tasks), k, dtype=torch.bool)
+        inputs = np.zeros((len(tasks), k, i), dtype=np.int64)
+        targets = np.zeros((len(tasks), k), dtype=np.int64)
+        mask = np.zeros((len(tasks), k), dtype=bool)
         for b, task in enumerate(tasks):
+            mask[b, : len(task.examples)] = True
             for j, example in enumerate(task.examples):
-                mask[b, j] = True
                 targets[b, j] = table.index(example.output)
-                for m, value in enumerate(example.inputs):
-                    inputs[b, j, m] = table.index(value)
-        return inputs, targets, mask
+                inputs[b, j, : len(example.inputs)] = [table.index(value) for value in example.inputs]
+        return torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(mask)
 
     def specs(self, tasks: Sequence[Task]) -> SpecBatch:
         """A :class:`SpecBatch` of ``tasks``."""
@@ -332,7 +331,7 @@ class Featurizer:
         outputs = np.zeros((n, k), dtype=np.int64)
         variables = np.zeros((n, k, v), dtype=np.int64)
         valid = np.zeros(n, dtype=np.float32)
-        target_rows = targets.tolist()
+        target_rows = targets.tolist()  # plain ints: indexing a tensor per pair is slow
         pairs: dict[tuple, int] = {}
         pair_value, pair_target, pair_feats = [0], [0], [_ZERO_FEATURES]
 
@@ -395,8 +394,8 @@ class Featurizer:
         table = ValueTable(self.vocab, self.width)
         inputs, targets, mask = self._spec(tasks, table)
         p, k = len(outputs_a), targets.shape[1]
-        a = torch.zeros(p, k, dtype=torch.long)
-        b = torch.zeros(p, k, dtype=torch.long)
+        a = np.zeros((p, k), dtype=np.int64)
+        b = np.zeros((p, k), dtype=np.int64)
         feats = np.zeros((p, k, NUM_PAIR_FEATURES), dtype=np.float32)
         for row, (xs, ys, t) in enumerate(zip(outputs_a, outputs_b, task_index)):
             count = len(tasks[t].examples)
@@ -404,11 +403,14 @@ class Featurizer:
             ys = [None] * count if ys is None else list(ys)
             if len(xs) != count or len(ys) != count:
                 raise ValueError(f"pair {row}: outputs need one value per example ({count}), got {len(xs)} and {len(ys)}")
-            for j, (x, y) in enumerate(zip(xs, ys)):
-                a[row, j] = table.index(x)
-                b[row, j] = table.index(y)
-                fx, fy = pair_features(x, y), pair_features(y, x)
-                feats[row, j] = [u + w for u, w in zip(fx, fy)]
+            a[row, :count] = [table.index(x) for x in xs]
+            b[row, :count] = [table.index(y) for y in ys]
+            feats[row, :count] = [_symmetric_features(x, y) for x, y in zip(xs, ys)]
         spec = SpecBatch(table.tensor(), inputs, targets, mask)
-        return PairBatch(spec, torch.tensor(list(task_index), dtype=torch.long), a, b, torch.from_numpy(feats))
+        task = torch.tensor(list(task_index), dtype=torch.long)
+        return PairBatch(spec, task, torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(feats))
+
+
+def _symmetric_features(x, y) -> list[float]:
+    return [u + w for u, w in zip(pair_features(x, y), pair_features(y, x))]
 

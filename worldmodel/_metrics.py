@@ -35,6 +35,9 @@ class EvaluationResult:
         energy_accuracy_d1: how often ``E(φ_d) < E(φ_{d+1})`` (ties count half).
         energy_accuracy_d2: how often ``E(φ_d) < E(φ_{d+2})``.
         energy_pairs_d1, energy_pairs_d2: numbers of such pairs.
+        energy_accuracy_d1_corrupted, energy_accuracy_d2_corrupted: the same over pairs
+            with ``d ≥ 1`` only (two non-solutions: the harder half, since a solution
+            matches every output exactly).
         neighbour_top1: fraction of tasks whose solution has lower energy than every
             one-edit neighbour that behaves differently on the spec (``None`` if skipped).
         neighbour_mean_rank: mean rank (1 = best) of the solution among them.
@@ -52,6 +55,8 @@ class EvaluationResult:
     energy_accuracy_d2: float
     energy_pairs_d1: int
     energy_pairs_d2: int
+    energy_accuracy_d1_corrupted: float
+    energy_accuracy_d2_corrupted: float
     neighbour_top1: float | None
     neighbour_mean_rank: float | None
     neighbours_scored: int
@@ -108,6 +113,8 @@ def evaluate(
     featurizer = model.featurizer
     d1: list[tuple[float, float]] = []
     d2: list[tuple[float, float]] = []
+    c1: list[tuple[float, float]] = []
+    c2: list[tuple[float, float]] = []
     sim_scores, sim_distances = [], []
     sim_d1: list[tuple[float, float]] = []
     ranks: list[int] = []
@@ -123,8 +130,12 @@ def evaluate(
         energy = model.energy(task, chain, environments=envs).float().cpu().tolist()
         for d in range(len(chain) - 1):
             d1.append((energy[d], energy[d + 1]))
+            if d >= 1:
+                c1.append(d1[-1])
             if d + 2 < len(chain):
                 d2.append((energy[d], energy[d + 2]))
+                if d >= 1:
+                    c2.append(d2[-1])
         if len(chain) > 1:
             targets = [e.output for e in task.examples]
             outputs = [[env[-1] for env in e] for e in envs[1:]]
@@ -171,6 +182,8 @@ def evaluate(
         energy_accuracy_d2=_accuracy(d2),
         energy_pairs_d1=len(d1),
         energy_pairs_d2=len(d2),
+        energy_accuracy_d1_corrupted=_accuracy(c1),
+        energy_accuracy_d2_corrupted=_accuracy(c2),
         neighbour_top1=sum(r == 1 for r in ranks) / len(ranks) if ranks else None,
         neighbour_mean_rank=sum(ranks) / len(ranks) if ranks else None,
         neighbours_scored=scored,

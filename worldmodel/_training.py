@@ -90,10 +90,9 @@ class EnergyTerm:
 
     def build(self, samples: Sequence[TaskSample], featurizer: Featurizer) -> EnergyPart:
         programs, envs, task_index = [], [], []
-        width = max(len(s.chain) + len(s.negatives) for s in samples)
         chain_width = max(len(s.chain) for s in samples)
-        width = max(width, chain_width)
-        index = torch.full((len(samples), chain_width + width), -1, dtype=torch.long)
+        width = chain_width + max(len(s.negatives) for s in samples)
+        index = torch.full((len(samples), width), -1, dtype=torch.long)
         distance = torch.full_like(index, -1)
         positive = torch.zeros(index.shape, dtype=torch.bool)
         for b, s in enumerate(samples):
@@ -228,7 +227,7 @@ class FitResult:
         epochs: completed epochs.
         history: one record per completed epoch (losses, held-out metrics, tasks/s).
         resumed_from: the checkpoint folder resumed from, or ``None``.
-        stopped_early: stopped by ``max_steps`` before all epochs.
+        stopped_early: stopped by ``max_steps`` or ``time_limit`` before all epochs.
     """
 
     steps: int
@@ -282,7 +281,6 @@ def fit(
     if not train_tasks:
         raise ValueError("fit: train_tasks is empty")
     device = torch.device(config.device)
-    torch.manual_seed(config.seed)
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     batches_per_epoch = math.ceil(len(train_tasks) / config.batch_size)
@@ -310,6 +308,7 @@ def fit(
             save_training_checkpoint(out / "checkpoints", model, optimizer, state, keep=config.keep_checkpoints)
 
     stopped = False
+    run_start = time.perf_counter()
     while epoch < config.epochs and not stopped:
         dataset = _EpochBatches(train_tasks, model.featurizer, config, terms, epoch)
         loader = torch.utils.data.DataLoader(
@@ -351,12 +350,15 @@ def fit(
             bar.set_postfix(loss=f"{float(loss.detach()):.3f}", tasks_per_s=f"{rate:.0f}")
             if step % config.checkpoint_every == 0 and batch_index < len(dataset):
                 checkpoint_now(epoch, batch_index)
-            if config.max_steps is not None and step >= config.max_steps:
+            over_time = config.time_limit is not None and time.perf_counter() - run_start > config.time_limit
+            if over_time or config.max_steps is not None and step >= config.max_steps:
                 stopped = True
                 break
         bar.close()
         if stopped and batch_index < len(dataset):
             checkpoint_now(epoch, batch_index)
+            if out is not None:
+                save_model(model, out / "model")
             break
         elapsed = time.perf_counter() - t0
         metrics = evaluate(

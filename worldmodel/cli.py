@@ -31,7 +31,7 @@ def _fail(message: str) -> None:
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--hard-negatives", type=int, default=6, show_default=True)
 @click.option("--batch-negatives", type=int, default=4, show_default=True)
-@click.option("--chain-length", type=int, default=3, show_default=True)
+@click.option("--chain-length", type=int, default=4, show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ...")
 @click.option("--no-amp", is_flag=True, help="No bf16 autocast on GPU.")
 @click.option("--workers", type=int, default=0, show_default=True, help="Data worker processes.")
@@ -39,13 +39,14 @@ def _fail(message: str) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--checkpoint-every", type=int, default=500, show_default=True, help="Steps between checkpoints.")
 @click.option("--max-steps", type=int, default=None, help="Stop after this many steps in total.")
+@click.option("--time-limit", type=float, default=None, help="Stop (checkpointed, model exported) after this many minutes.")
 @click.option("--valid-limit", type=int, default=256, show_default=True, help="Held-out tasks evaluated each epoch.")
 @click.option("--policy", is_flag=True, help="Also train the flow policy over edits (model.policy).")
 @click.option("--policy-weight", type=float, default=1.0, show_default=True, help="Weight of the policy loss.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(data, out, train_split, valid_split, limit, dim, token_dim, epochs, batch_size, lr, hard_negatives,
           batch_negatives, chain_length, device, no_amp, workers, threads, seed, checkpoint_every, max_steps,
-          valid_limit, policy, policy_weight, quiet):
+          time_limit, valid_limit, policy, policy_weight, quiet):
     """Train a world model on DATA; writes OUT/model.safetensors + OUT/model.json."""
     import torch
 
@@ -68,6 +69,7 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, epochs, ba
             epochs=epochs, batch_size=batch_size, lr=lr, hard_negatives=hard_negatives, batch_negatives=batch_negatives,
             chain_length=chain_length, device=device, amp=not no_amp, workers=workers, seed=seed,
             checkpoint_every=checkpoint_every, max_steps=max_steps, valid_limit=valid_limit,
+            time_limit=None if time_limit is None else 60 * time_limit,
             policy_weight=policy_weight,
         )
         if device.startswith("cuda") and not torch.cuda.is_available():

@@ -22,15 +22,6 @@ from worldmodel._policy import (
 TEST_FAILURE_RATE = 1e-4
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Two cores shared by several jobs: OpenMP threads spin against each other and
-    # make small matmuls 40x slower; one thread is the fast and stable choice here.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def _tasks(count: int, seed: int, lengths=(1, 2, 3)) -> list[Task]:
     rng = random.Random(seed)

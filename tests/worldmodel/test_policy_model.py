@@ -21,13 +21,6 @@ from worldmodel._checkpoint import load_training_checkpoint
 TINY = ModelConfig(dim=16, token_dim=8)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def test_query_api_normalised_and_valid():
     model = WorldModel(TINY)

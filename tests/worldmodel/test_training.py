@@ -15,15 +15,6 @@ from worldmodel.cli import main
 TINY = ModelConfig(dim=32, token_dim=16)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # The CI box is shared; several torch threads per process thrash (measured 40x slower).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _config(**kw):
     base = dict(epochs=2, batch_size=16, warmup=2, lr=3e-3, hard_negatives=2, batch_negatives=2, valid_limit=4,
                 checkpoint_every=2, seed=3)
@@ -44,6 +35,7 @@ def test_resume_after_stop_matches_uninterrupted_run(tmp_path):
     torch.manual_seed(0)
     stopped = fit(WorldModel(TINY), train, valid, _config(max_steps=4), out=tmp_path / "b", progress=False)
     assert stopped.stopped_early and stopped.steps == 4
+    assert (tmp_path / "b" / "model.json").exists()  # a stopped run still exports its model
     last = latest_checkpoint(tmp_path / "b" / "checkpoints")
     state = json.loads((last / "state.json").read_text())
     assert (state["epoch"], state["batch"], state["step"]) == (1, 1, 4)
@@ -86,7 +78,8 @@ def test_cli_train_then_evaluate(tmp_path):
     write_tasks(data / "test" / "a.jsonl", random_tasks(4, 32), deepcoder)
     runner = CliRunner()
     args = ["train", "--data", str(data), "--out", str(tmp_path / "run"), "--dim", "16", "--token-dim", "8",
-            "--epochs", "1", "--batch-size", "8", "--quiet", "--valid-limit", "2", "--hard-negatives", "1"]
+            "--epochs", "1", "--batch-size", "8", "--quiet", "--valid-limit", "2", "--hard-negatives", "1",
+            "--workers", "1"]  # data built in a worker process, as on the GPU box
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     result = runner.invoke(main, ["evaluate", "--model", str(tmp_path / "run" / "model"), "--data", str(data),
@@ -96,3 +89,45 @@ def test_cli_train_then_evaluate(tmp_path):
     assert metrics["tasks"] == 3 and 0 <= metrics["energy_accuracy_d1"] <= 1
     bad = runner.invoke(main, ["train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r2")])
     assert bad.exit_code != 0 and "no *.jsonl task files" in bad.output
+
+
+def test_losses_under_bf16_autocast_are_finite():
+    """The GPU path runs the losses under bf16 autocast; CPU autocast exercises the same dtypes."""
+    from worldmodel._training import _EpochBatches, default_terms
+
+    config = _config(batch_size=8)
+    model = WorldModel(TINY)
+    terms = default_terms(config)
+    batch = _EpochBatches(random_tasks(8, 40), model.featurizer, config, terms, 0)[0]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        losses = {k: v for term in terms for k, v in term.loss(model, batch["parts"][term.name]).items()}
+        loss = sum(losses.values())
+    loss.backward()
+    assert set(losses) == {"energy_nce", "energy_rank", "similarity"}
+    assert torch.isfinite(loss) and all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"batch_size": -1}, "batch_size"),
+        ({"chain_length": 1}, "chain_length"),
+        ({"workers": -2}, "workers"),
+        ({"max_steps": 0}, "max_steps"),
+        ({"time_limit": -5.0}, "time_limit"),
+    ],
+)
+def test_bad_train_config(kwargs, match):
+    from worldmodel import ConfigError
+
+    with pytest.raises(ConfigError, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_train_config_from_dict_rejects_unknown_fields():
+    from worldmodel import ConfigError
+
+    assert TrainConfig.from_dict({"epochs": 2}).epochs == 2
+    with pytest.raises(ConfigError, match="unknown field.*epoch_count"):
+        TrainConfig.from_dict({"epoch_count": 2})
