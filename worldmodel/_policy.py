@@ -367,6 +367,13 @@ class PolicyTrainConfig:
     negatives: int | None = 64
     paths: EditPathConfig = EditPathConfig()
 
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "learning_rate"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"PolicyTrainConfig.{name} must be > 0, got {getattr(self, name)!r}")
+        if self.negatives is not None and self.negatives < 0:
+            raise ConfigError(f"PolicyTrainConfig.negatives must be >= 0 or None, got {self.negatives!r}")
+
 
 def train_policy(
     policy: FlowPolicy, tasks: Sequence[Task], *, config: PolicyTrainConfig = PolicyTrainConfig(), seed: int = 0
