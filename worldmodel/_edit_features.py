@@ -254,6 +254,8 @@ def edit_features(
     compare = _Comparer(targets)
     current = compare.mean(outputs_now)
     statement_values: dict[Statement, list] = {}
+    no_values = [None] * len(envs)
+    outputs_before_last = [env[-2] for env in envs] if length else None
     kinds, prims, olds, rows = [], [], [], []
     for edit in edits:
         index, new, old = _edit_site(program, edit)
@@ -285,8 +287,8 @@ def edit_features(
                 statement_values[new] = values
             outputs = values if index == length else outputs_now
         elif isinstance(edit, DeleteStatement):
-            values = [None] * len(envs)
-            outputs = [env[-2] for env in envs] if index == length - 1 else outputs_now
+            values = no_values
+            outputs = outputs_before_last if index == length - 1 else outputs_now
         else:
             values, outputs = [], []
             suffix = (new, *program.statements[index + 1 :])
