@@ -53,6 +53,11 @@ def _base(path: str | os.PathLike) -> Path:
     return path
 
 
+def _sibling(base: Path, suffix: str) -> Path:
+    # not Path.with_suffix: "model.v2" must become "model.v2.json", not "model.json"
+    return base.parent / (base.name + suffix)
+
+
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as handle:
@@ -78,19 +83,18 @@ def save_model(model, path: str | os.PathLike) -> None:
     base.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     data = save_tensors(state, metadata={"format": FORMAT, "version": str(VERSION)})
-    tensors = base.with_suffix(".safetensors")
+    tensors = _sibling(base, ".safetensors")
     _atomic_write_bytes(tensors, data)
     record = {
         "format": FORMAT,
         "version": VERSION,
         "model": model.config.to_dict(),
-        "tensors": tensors.name,
         "sha256": hashlib.sha256(data).hexdigest(),
         "parameters": sum(v.numel() for v in state.values()),
     }
     if getattr(model, "policy", None) is not None:
         record["policy"] = model.policy.to_config()
-    atomic_write_text(base.with_suffix(".json"), json.dumps(record, indent=2) + "\n")
+    atomic_write_text(_sibling(base, ".json"), json.dumps(record, indent=2) + "\n")
 
 
 def _read_json(path: Path) -> dict:
@@ -120,7 +124,7 @@ def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "c
     from ._model import WorldModel
 
     base = _base(path)
-    meta_path = base.with_suffix(".json")
+    meta_path = _sibling(base, ".json")
     record = _read_json(meta_path)
     if record.get("format") != FORMAT:
         raise CheckpointError(f"{meta_path}: not a worldmodel checkpoint (format {record.get('format')!r}, expected {FORMAT!r})")
@@ -133,7 +137,9 @@ def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "c
             model.attach_policy(PolicyConfig.from_dict(record["policy"]))
     except ConfigError as error:
         raise CheckpointError(f"{meta_path}: bad model config: {error}") from None
-    tensors_path = base.parent / str(record.get("tensors", base.name + ".safetensors"))
+    # The pair is found by name, so both files may be renamed or copied together
+    # (as the shipped checkpoint is); the checksum ties them.
+    tensors_path = _sibling(base, ".safetensors")
     try:
         data = tensors_path.read_bytes()
     except FileNotFoundError:

@@ -29,6 +29,7 @@ class ModelConfig:
         max_variables: most variables (inputs + statements) a program may have; it sizes
             the program-token vocabulary (default 32).
         max_program_tokens: most program tokens (positional table size, default 128).
+        lookahead: add the one-step look-ahead execution feature (default True).
 
     Example:
         >>> ModelConfig(dim=64).dim
@@ -40,6 +41,7 @@ class ModelConfig:
     token_dim: int = 64
     max_variables: int = 32
     max_program_tokens: int = 128
+    lookahead: bool = True
 
     def __post_init__(self) -> None:
         _positive(self, "dim", "token_dim", "max_variables", "max_program_tokens")

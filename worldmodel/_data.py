@@ -129,6 +129,8 @@ class TaskSample:
         negative_envs: their environments (``None`` = invalid).
         negative_solves: whether each negative also solves the task.
         negative_kind: ``"hard"`` or ``"batch"`` per negative.
+        negative_edits: random edits that made each hard negative from the solution
+            (an upper bound on its edit distance); 0 for batch negatives (unknown).
     """
 
     task: Task
@@ -139,6 +141,7 @@ class TaskSample:
     negative_envs: list[list | None]
     negative_solves: list[bool]
     negative_kind: list[str]
+    negative_edits: list[int]
 
 
 def _behaviour(envs: list | None):
@@ -200,24 +203,26 @@ def sample_task(
     max_length = featurizer.max_variables - len(task.input_types)
     chain, edits, chain_envs = sample_chain(task, chain_length, featurizer, rng, max_length=max_length)
     targets = [e.output for e in task.examples]
-    negatives, kinds = [], []
+    negatives, kinds, counts = [], [], []
     for h in range(hard_negatives):
-        program = task.program
+        program, count = task.program, 0
         for _ in range(1 + h % 2):  # alternate one- and two-edit neighbours
             drawn = random_edit(program, featurizer.domain, rng, max_length=max_length)
             if drawn is not None:
-                program = drawn[1]
+                program, count = drawn[1], count + 1
         if program != task.program:
             negatives.append(program)
             kinds.append("hard")
+            counts.append(count)
     pool = [t.program for t in others if t.input_types == task.input_types and t.program != task.program]
     for program in rng.sample(pool, min(batch_negatives, len(pool))):
         if program.num_variables <= featurizer.max_variables:
             negatives.append(program)
             kinds.append("batch")
+            counts.append(0)
     envs = [featurizer.environments(task, p) for p in negatives]
     solves = [e is not None and [env[-1] for env in e] == targets for e in envs]
-    return TaskSample(task, chain, edits, chain_envs, negatives, envs, solves, kinds)
+    return TaskSample(task, chain, edits, chain_envs, negatives, envs, solves, kinds, counts)
 
 
 def load_tasks(directory: str | os.PathLike, split: str, domain: Domain, *, limit: int | None = None) -> list[Task]:

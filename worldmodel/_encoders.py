@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._features import NUM_PAIR_FEATURES, ProgramBatch, SpecBatch
+from ._features import NUM_EXECUTION_FEATURES, ProgramBatch, SpecBatch
 
 __all__ = ["ValueEncoder", "SpecEncoder", "ProgramEncoder", "mlp", "masked_pool"]
 
@@ -85,10 +85,11 @@ class ProgramEncoder(nn.Module):
     """Encodes a program *and its execution* on a spec to a latent ``z_φ`` ``(N, D)``.
 
     Per example it compares the program's output with the target (learned value
-    embeddings plus :func:`pair_features`) and every intermediate value with the target
-    (max-pooled over variables); these per-example vectors, together with the example's
-    own encoding, are pooled over examples (mean and max, so order does not matter) and
-    combined with a pooled embedding of the program's tokens.
+    embeddings plus :func:`pair_features` and a one-step look-ahead) and every
+    intermediate value with the target (max-pooled over variables); these per-example
+    vectors, together with the example's own encoding, are pooled over examples (mean
+    and max, so order does not matter) and combined with a pooled embedding of the
+    program's tokens. Each distinct per-example state is encoded once (state table).
     """
 
     def __init__(self, num_tokens: int, max_tokens: int, token_dim: int, dim: int):
@@ -96,7 +97,7 @@ class ProgramEncoder(nn.Module):
         self.token = nn.Embedding(num_tokens, token_dim, padding_idx=0)
         self.position = nn.Embedding(max_tokens, token_dim)
         self.tokens_out = mlp(2 * token_dim, dim, dim)
-        f = NUM_PAIR_FEATURES
+        f = NUM_EXECUTION_FEATURES
         self.variable = mlp(2 * dim + f, dim, dim)
         self.output = mlp(4 * dim + f, dim, dim)
         self.example = mlp(4 * dim, dim, dim)
@@ -113,10 +114,11 @@ class ProgramEncoder(nn.Module):
         t = self.tokens_out(masked_pool(t, tmask, 1))  # (N, D)
         pv, pt = values[batch.pair_value], values[batch.pair_target]  # (Q, D)
         feats = batch.pair_features.to(pv.dtype)
-        hv = self.variable(torch.cat([pv, pv * pt, feats], -1))[batch.variables]  # (N, K, V, D)
-        hv = masked_pool(hv, batch.variable_mask, 2)[..., hv.shape[-1] :]  # max only: (N, K, D)
-        ho = self.output(torch.cat([pv, pt, pv * pt, (pv - pt).abs(), feats], -1))[batch.outputs]  # (N, K, D)
-        e = self.example(torch.cat([ho, hv, spec_examples[batch.task], ho * hv], -1))  # (N, K, D)
+        hv = self.variable(torch.cat([pv, pv * pt, feats], -1))[batch.state_variables]  # (S, V, D)
+        hv = masked_pool(hv, batch.state_variable_mask, 1)[..., hv.shape[-1] :]  # max only: (S, D)
+        ho = self.output(torch.cat([pv, pt, pv * pt, (pv - pt).abs(), feats], -1))[batch.state_output]  # (S, D)
+        x = spec_examples[batch.state_task, batch.state_example]  # (S, D)
+        e = self.example(torch.cat([ho, hv, x, ho * hv], -1))[batch.states]  # (N, K, D)
         mask = batch.spec.example_mask[batch.task]  # (N, K)
         pooled = masked_pool(e, mask, 1)  # (N, 2D)
         return self.latent(torch.cat([pooled, t, batch.valid.unsqueeze(-1).to(t.dtype)], -1))  # (N, D)

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from worldmodel.datasets import Domain, ExecutionError, Program, Task, Vocabulary
+from worldmodel.datasets import Domain, ExecutionError, Program, Task, Type, Vocabulary
 
 __all__ = [
     "NUM_PAIR_FEATURES",
+    "NUM_EXECUTION_FEATURES",
     "pair_features",
     "ValueTable",
     "SpecBatch",
@@ -32,7 +33,10 @@ __all__ = [
 
 PAD_VALUE, ERROR_VALUE = 0, 1
 NUM_PAIR_FEATURES = 20
-_ZERO_FEATURES = (0.0,) * NUM_PAIR_FEATURES
+# Execution features of a (value, target) pair: the pair features plus a one-step
+# look-ahead, "some one-argument primitive maps this value to the target".
+NUM_EXECUTION_FEATURES = NUM_PAIR_FEATURES + 1
+_ZERO_FEATURES = (0.0,) * NUM_EXECUTION_FEATURES
 
 
 def pair_features(a, b) -> tuple[float, ...]:
@@ -181,7 +185,9 @@ class ProgramBatch(_Batch):
     """N programs executed on the examples of their specs.
 
     Comparisons of a value with its example's target are deduplicated into a *pair
-    table* of Q rows (row 0 padding), since neighbouring programs share most values.
+    table* of Q rows, and per-example execution states (output and statement values
+    on one example) into a *state table* of S rows (row 0 of each is padding):
+    neighbouring programs share most values and most per-example states.
 
     Attributes:
         spec: the B specifications (its value table is shared with the programs).
@@ -190,11 +196,14 @@ class ProgramBatch(_Batch):
         valid: ``(N,)`` float, 1 if the program runs on every example.
         pair_value: ``(Q,)`` long value rows compared ...
         pair_target: ``(Q,)`` long ... with these target rows, ...
-        pair_features: ``(Q, F)`` float ... by :func:`pair_features`.
-        outputs: ``(N, K)`` long pair rows of (output, target); the output is the error
-            value if the program is invalid.
-        variables: ``(N, K, V)`` long pair rows of (statement value, target).
-        variable_mask: ``(N, K, V)`` bool.
+        pair_features: ``(Q, F + 1)`` float ... by :func:`pair_features` and the
+            one-step look-ahead (:meth:`Featurizer.one_step`).
+        states: ``(N, K)`` long rows of the state table below (0 = no such example).
+        state_output: ``(S,)`` long pair row of (output, target) of each distinct
+            per-example execution state; the error value if the program is invalid.
+        state_variables: ``(S, V)`` long pair rows of (statement value, target).
+        state_variable_mask: ``(S, V)`` bool.
+        state_task, state_example: ``(S,)`` long, the spec row and example of each state.
     """
 
     spec: SpecBatch
@@ -204,9 +213,12 @@ class ProgramBatch(_Batch):
     pair_value: torch.Tensor
     pair_target: torch.Tensor
     pair_features: torch.Tensor
-    outputs: torch.Tensor
-    variables: torch.Tensor
-    variable_mask: torch.Tensor
+    states: torch.Tensor
+    state_output: torch.Tensor
+    state_variables: torch.Tensor
+    state_variable_mask: torch.Tensor
+    state_task: torch.Tensor
+    state_example: torch.Tensor
 
     def __len__(self) -> int:
         return self.task.shape[0]
@@ -248,11 +260,11 @@ class Featurizer:
         >>> from worldmodel.datasets import deepcoder, Task, Example, Type
         >>> task = Task("t", (Example(([3, 1],), [1, 3]), Example(([2],), [2])), (Type.LIST,))
         >>> batch = Featurizer(deepcoder).programs([task], [deepcoder.parse("a <- [int] | b <- SORT a")], [0])
-        >>> tuple(batch.outputs.shape), float(batch.pair_features[batch.outputs[0, 0], 2])
+        >>> tuple(batch.states.shape), float(batch.pair_features[batch.state_output[batch.states[0, 0]], 2])
         ((1, 2), 1.0)
     """
 
-    def __init__(self, domain: Domain, *, max_variables: int = 32):
+    def __init__(self, domain: Domain, *, max_variables: int = 32, lookahead: bool = True):
         self.domain = domain
         self.vocab = Vocabulary.for_domain(dict(domain.primitives), domain.bounds, max_variables=max_variables)
         self.max_variables = max_variables
@@ -260,6 +272,33 @@ class Featurizer:
         self._token_ids = self.vocab.program_ids
         self._bos, self._sep, self._eos = (self._token_ids[t] for t in ("<bos>", "<sep>", "<eos>"))
         self._variable_ids = [self._token_ids[f"v{i}"] for i in range(max_variables)]
+        self.lookahead = lookahead
+        self._unary = {
+            t: [p.function for p in domain.primitives.values() if p.arg_types == (t,)] for t in (Type.INT, Type.LIST)
+        }
+
+    def one_step(self, value, target) -> float:
+        """1.0 if one one-argument primitive maps ``value`` to ``target`` (else 0.0).
+
+        A value one statement away from the target is a program one edit (append a
+        statement) from a solution on this example: the signal PCCoder-style models
+        learn from executing partial programs.
+
+        Example:
+            >>> from worldmodel.datasets import deepcoder
+            >>> f = Featurizer(deepcoder)
+            >>> f.one_step([3, 1, 2], [1, 2, 3]), f.one_step([3, 1, 2], 6), f.one_step([3, 1], [7])
+            (1.0, 1.0, 0.0)
+        """
+        if value is None or not self.lookahead:
+            return 0.0
+        for function in self._unary[Type.INT if type(value) is int else Type.LIST]:
+            try:
+                if function(value) == target:
+                    return 1.0
+            except (IndexError, ValueError):
+                continue
+        return 0.0
 
     def environments(self, task: Task, program: Program) -> list[list] | None:
         """All variables' values on every example, or ``None`` if invalid on one."""
@@ -328,12 +367,13 @@ class Featurizer:
         tok = np.zeros((n, max(map(len, tokens))), dtype=np.int64)
         for row, ids in enumerate(tokens):
             tok[row, : len(ids)] = ids
-        outputs = np.zeros((n, k), dtype=np.int64)
-        variables = np.zeros((n, k, v), dtype=np.int64)
+        states = np.zeros((n, k), dtype=np.int64)
         valid = np.zeros(n, dtype=np.float32)
         target_rows = targets.tolist()  # plain ints: indexing a tensor per pair is slow
         pairs: dict[tuple, int] = {}
         pair_value, pair_target, pair_feats = [0], [0], [_ZERO_FEATURES]
+        state_rows: dict[tuple, int] = {}
+        state_output, state_variables, state_task, state_example = [0], [()], [0], [0]
 
         def pair(t: int, j: int, value) -> int:
             key = (t, j, value if type(value) is int or value is None else tuple(value))
@@ -342,7 +382,20 @@ class Featurizer:
                 row = pairs[key] = len(pair_value)
                 pair_value.append(table.index(value))
                 pair_target.append(target_rows[t][j])
-                pair_feats.append(pair_features(value, tasks[t].examples[j].output))
+                target = tasks[t].examples[j].output
+                pair_feats.append((*pair_features(value, target), self.one_step(value, target)))
+            return row
+
+        def state(t: int, j: int, output: int, variables: tuple[int, ...]) -> int:
+            # pair rows are specific to (task, example), so they identify the state
+            key = (output, variables)
+            row = state_rows.get(key)
+            if row is None:
+                row = state_rows[key] = len(state_output)
+                state_output.append(output)
+                state_variables.append(variables)
+                state_task.append(t)
+                state_example.append(j)
             return row
 
         for row, (program, t, envs) in enumerate(zip(programs, task_index, environments)):
@@ -350,18 +403,19 @@ class Featurizer:
             first = len(program.input_types)
             if envs is None:
                 for j in range(count):
-                    outputs[row, j] = pair(t, j, None)
+                    states[row, j] = state(t, j, pair(t, j, None), ())
                 continue
             if len(envs) != count:
                 raise ValueError(f"environments[{row}] has {len(envs)} examples, the task has {count}")
             valid[row] = 1.0
             for j, env in enumerate(envs):
-                values = env[first:]
-                outputs[row, j] = pair(t, j, env[-1])
-                for m, value in enumerate(values):
-                    variables[row, j, m] = pair(t, j, value)
+                variables = tuple(pair(t, j, value) for value in env[first:])
+                states[row, j] = state(t, j, pair(t, j, env[-1]), variables)
+        state_vars = np.zeros((len(state_output), v), dtype=np.int64)
+        for row, variables in enumerate(state_variables):
+            state_vars[row, : len(variables)] = variables
         spec = SpecBatch(table.tensor(), inputs, targets, mask)
-        variables_t = torch.from_numpy(variables)
+        state_vars_t = torch.from_numpy(state_vars)
         return ProgramBatch(
             spec,
             torch.tensor(list(task_index), dtype=torch.long),
@@ -370,9 +424,12 @@ class Featurizer:
             torch.tensor(pair_value, dtype=torch.long),
             torch.tensor(pair_target, dtype=torch.long),
             torch.from_numpy(np.array(pair_feats, dtype=np.float32)),
-            torch.from_numpy(outputs),
-            variables_t,
-            variables_t != 0,
+            torch.from_numpy(states),
+            torch.tensor(state_output, dtype=torch.long),
+            state_vars_t,
+            state_vars_t != 0,
+            torch.tensor(state_task, dtype=torch.long),
+            torch.tensor(state_example, dtype=torch.long),
         )
 
     def pairs(

@@ -59,7 +59,7 @@ class WorldModel(nn.Module):
             raise ConfigError(f"domain {domain.name!r} differs from ModelConfig.domain {config.domain!r}")
         self.config = config
         self.domain = domain
-        self.featurizer = Featurizer(domain, max_variables=config.max_variables)
+        self.featurizer = Featurizer(domain, max_variables=config.max_variables, lookahead=config.lookahead)
         vocab = self.featurizer.vocab
         d = config.dim
         self.values = ValueEncoder(vocab.num_value_tokens, self.featurizer.width, config.token_dim, d)

@@ -69,7 +69,8 @@ class EnergyPart(_Batch):
         programs: all candidates, featurised (N rows).
         index: ``(B, C)`` long rows of ``programs``; columns ``0..L`` are the chain
             (column 0 the solution), the rest negatives; ``-1`` = absent.
-        distance: ``(B, C)`` long chain distance, ``-1`` off the chain or absent.
+        distance: ``(B, C)`` long edits from the solution (chain position, or edits
+            that made a hard negative), ``-1`` if unknown or absent.
         positive: ``(B, C)`` bool, candidates that solve the task.
     """
 
@@ -81,11 +82,17 @@ class EnergyPart(_Batch):
 
 @dataclass
 class EnergyTerm:
-    """InfoNCE of the solution against chain/hard/batch negatives + chain ranking hinge."""
+    """InfoNCE of the solution against chain/hard/batch negatives + distance ranking hinge.
+
+    The ranking uses the chain and, when ``rank_hard_negatives``, the valid hard
+    negatives that do not solve the task, each at the number of edits that made it (an
+    upper bound on its distance, like a chain position).
+    """
 
     contrastive_weight: float = 1.0
     ranking_weight: float = 1.0
     margin: float = 0.5
+    rank_hard_negatives: bool = True
     name: str = "energy"
 
     def build(self, samples: Sequence[TaskSample], featurizer: Featurizer) -> EnergyPart:
@@ -106,6 +113,8 @@ class EnergyTerm:
             for c, (program, env, solves) in enumerate(zip(s.negatives, s.negative_envs, s.negative_solves)):
                 index[b, chain_width + c] = len(programs)
                 positive[b, chain_width + c] = solves
+                if self.rank_hard_negatives and s.negative_kind[c] == "hard" and env is not None and not solves:
+                    distance[b, chain_width + c] = s.negative_edits[c]
                 programs.append(program)
                 envs.append(env)
                 task_index.append(b)

@@ -26,6 +26,7 @@ def _fail(message: str) -> None:
 @click.option("--limit", type=int, default=None, help="Use at most this many training tasks.")
 @click.option("--dim", type=int, default=128, show_default=True, help="Latent width D.")
 @click.option("--token-dim", type=int, default=64, show_default=True, help="Token embedding width.")
+@click.option("--no-lookahead", is_flag=True, help="Leave out the one-step look-ahead execution feature.")
 @click.option("--epochs", type=int, default=10, show_default=True)
 @click.option("--batch-size", type=int, default=64, show_default=True, help="Tasks per step.")
 @click.option("--lr", type=float, default=1e-3, show_default=True)
@@ -44,7 +45,7 @@ def _fail(message: str) -> None:
 @click.option("--policy", is_flag=True, help="Also train the flow policy over edits (model.policy).")
 @click.option("--policy-weight", type=float, default=1.0, show_default=True, help="Weight of the policy loss.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(data, out, train_split, valid_split, limit, dim, token_dim, epochs, batch_size, lr, hard_negatives,
+def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahead, epochs, batch_size, lr, hard_negatives,
           batch_negatives, chain_length, device, no_amp, workers, threads, seed, checkpoint_every, max_steps,
           time_limit, valid_limit, policy, policy_weight, quiet):
     """Train a world model on DATA; writes OUT/model.safetensors + OUT/model.json."""
@@ -64,7 +65,7 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, epochs, ba
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        model_config = ModelConfig(dim=dim, token_dim=token_dim)
+        model_config = ModelConfig(dim=dim, token_dim=token_dim, lookahead=not no_lookahead)
         config = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, hard_negatives=hard_negatives, batch_negatives=batch_negatives,
             chain_length=chain_length, device=device, amp=not no_amp, workers=workers, seed=seed,
@@ -74,6 +75,7 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, epochs, ba
         )
         if device.startswith("cuda") and not torch.cuda.is_available():
             _fail(f"--device {device}: CUDA is not available on this machine; use --device cpu")
+        torch.manual_seed(seed)  # the initial weights, so a run is reproducible from its command
         model = WorldModel(model_config)
         if policy:
             model.attach_policy()
@@ -94,15 +96,20 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, epochs, ba
 @click.option("--limit", type=int, default=None, help="Evaluate at most this many tasks.")
 @click.option("--neighbour-tasks", type=int, default=None, help="Score all one-edit neighbours for only this many tasks.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None, help="JSON file for the metrics.")
-def evaluate(model_path, data, split, limit, neighbour_tasks, seed, out):
+def evaluate(model_path, data, split, limit, neighbour_tasks, seed, threads, out):
     """Held-out metrics of a model: energy ordering, solution rank, similarity vs distance."""
     import json
+
+    import torch
 
     from worldmodel import CheckpointError, TrainingDataError, WorldModel, load_tasks
     from worldmodel import evaluate as run_evaluation
     from worldmodel.datasets import atomic_write_text
 
+    if threads is not None:
+        torch.set_num_threads(threads)
     try:
         model = WorldModel.load(model_path)
         tasks = load_tasks(data, split, model.domain, limit=limit)

@@ -36,6 +36,14 @@ def test_round_trip_is_bit_identical(saved):
         assert torch.equal(a, b), k
 
 
+def test_renamed_pair_still_loads(saved, tmp_path):
+    model, path = saved
+    for suffix in (".json", ".safetensors"):
+        (tmp_path / ("deepcoder.v1" + suffix)).write_bytes(path.with_suffix(suffix).read_bytes())
+    loaded = WorldModel.load(tmp_path / "deepcoder.v1.json")
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
+
+
 def _corrupt_json(path):
     path.with_suffix(".json").write_text("{not json")
 
