@@ -85,3 +85,49 @@ def test_fit_trains_the_policy_and_evaluate_reports_it(tmp_path):
 def _state():
     (task,) = random_tasks(1, 30, max_length=3)
     return task, task.program
+
+
+def test_cli_train_with_policy_then_evaluate(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+    from worldmodel.datasets import deepcoder, write_tasks
+
+    from worldmodel.cli import main
+
+    data = tmp_path / "data"
+    write_tasks(data / "train" / "a.jsonl", random_tasks(16, 40, max_length=3), deepcoder)
+    write_tasks(data / "valid" / "a.jsonl", random_tasks(2, 41, max_length=3), deepcoder)
+    write_tasks(data / "test" / "a.jsonl", random_tasks(3, 42, max_length=3), deepcoder)
+    runner = CliRunner()
+    args = ["train", "--data", str(data), "--out", str(tmp_path / "run"), "--dim", "16", "--token-dim", "8",
+            "--epochs", "1", "--batch-size", "8", "--quiet", "--valid-limit", "2", "--hard-negatives", "1",
+            "--policy", "--workers", "1"]  # the policy's batch part crosses a worker process
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert history[-1]["policy"] > 0 and history[-1]["valid"]["policy"]["states"] > 0
+    result = runner.invoke(main, ["evaluate", "--model", str(tmp_path / "run" / "model"), "--data", str(data),
+                                  "--neighbour-tasks", "2", "--out", str(tmp_path / "e.json")])
+    assert result.exit_code == 0, result.output
+    policy = json.loads((tmp_path / "e.json").read_text())["policy"]
+    assert policy["states"] > 0 and 0 <= policy["top5"] <= 1
+
+
+def test_policy_loss_under_bf16_autocast_is_finite():
+    import random
+
+    from worldmodel._data import sample_task
+    from worldmodel._policy_term import PolicyTerm
+
+    model = WorldModel(TINY)
+    model.attach_policy()
+    tasks = random_tasks(4, 50, max_length=3)
+    rng = random.Random(0)
+    samples = [sample_task(t, tasks, model.featurizer, rng, chain_length=3, hard_negatives=1, batch_negatives=1) for t in tasks]
+    part = PolicyTerm().build(samples, model.featurizer)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = PolicyTerm().loss(model, part)["policy"]
+    assert loss.dtype == torch.float32 and torch.isfinite(loss)
+    loss.backward()
+    assert all(p.grad is not None for p in model.policy.parameters())
