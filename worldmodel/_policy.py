@@ -358,14 +358,15 @@ class PolicyTrainConfig:
         batch_size: states per step (default 32).
         learning_rate: Adam step size (default 3e-3).
         negatives: sampled negatives per state, ``None`` for all candidates (default 64).
-        paths: which edit paths to train on (default :class:`EditPathConfig()`).
+        paths: which edit paths to train on (default: :class:`EditPathConfig` with the
+            policy's ``max_length``).
     """
 
     epochs: int = 20
     batch_size: int = 32
     learning_rate: float = 3e-3
     negatives: int | None = 64
-    paths: EditPathConfig = EditPathConfig()
+    paths: EditPathConfig | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "learning_rate"):
@@ -373,6 +374,17 @@ class PolicyTrainConfig:
                 raise ConfigError(f"PolicyTrainConfig.{name} must be > 0, got {getattr(self, name)!r}")
         if self.negatives is not None and self.negatives < 0:
             raise ConfigError(f"PolicyTrainConfig.negatives must be >= 0 or None, got {self.negatives!r}")
+
+
+def _paths_for(policy: FlowPolicy, paths: EditPathConfig | None) -> EditPathConfig:
+    if paths is None:
+        return EditPathConfig(max_length=policy.config.max_length)
+    if paths.max_length != policy.config.max_length:
+        raise ConfigError(
+            f"EditPathConfig.max_length={paths.max_length} differs from the policy's max_length="
+            f"{policy.config.max_length}; the targets must be among the policy's candidate edits"
+        )
+    return paths
 
 
 def train_policy(
@@ -388,13 +400,14 @@ def train_policy(
     """
     if policy.config.context_features:
         raise ValueError("train_policy trains a policy without context; train one with context through WorldModel.fit")
+    paths = _paths_for(policy, config.paths)
     rng = random.Random(seed)
     gen = torch.Generator().manual_seed(seed)
     steps = []
     for i, task in enumerate(tasks):
         if task.program is None:
             raise ValueError(f"tasks[{i}] ({task.id!r}) has no program to train on")
-        steps += edit_steps(task, task.program, policy.domain, rng, config=config.paths)
+        steps += edit_steps(task, task.program, policy.domain, rng, config=paths)
     prepared = [
         prepare_batch([s], policy.domain, max_length=policy.config.max_length, negatives=config.negatives, rng=rng)
         for s in steps
@@ -462,14 +475,13 @@ def evaluate_policy(
         context: ``context(task, programs) -> (N, C)``, the world model's state
             context, for a policy with ``context_features > 0``.
         paths: the paths to evaluate on (default: :class:`EditPathConfig` with the
-            policy's ``max_length``).
+            policy's ``max_length``, which it must equal).
         seed: draws the corruptions of the repair paths.
 
     Raises:
         ValueError: a task has no ``program``.
     """
-    if paths is None:
-        paths = EditPathConfig(max_length=policy.config.max_length)
+    paths = _paths_for(policy, paths)
     rng = random.Random(seed)
     rows = []  # (kind, good mass, top5 hit, uniform mass, uniform top5, candidates)
     for i, task in enumerate(tasks):

@@ -196,6 +196,7 @@ def test_training_beats_a_uniform_policy_on_held_out_programs():
         (lambda: PolicyConfig(context_features=-1), "context_features"),
         (lambda: PolicyTrainConfig(epochs=0), "epochs"),
         (lambda: PolicyTrainConfig(negatives=-1), "negatives"),
+        (lambda: train_policy(FlowPolicy(), _tasks(1, 0), config=PolicyTrainConfig(paths=EditPathConfig(max_length=3))), "max_length"),
         (lambda: FlowPolicy().log_probs(_tasks(1, 0)[0], _tasks(1, 0)[0].program, []), "edits is empty"),
         (lambda: FlowPolicy().log_probs(*_one_state(), context=torch.zeros(3)), "context_features=0"),
         (lambda: FlowPolicy(PolicyConfig(context_features=3)).log_probs(*_one_state()), "needs context"),
