@@ -5,12 +5,52 @@ __version__ = "0.1.0"
 from ._checkpoint import CheckpointError, load_model, save_model
 from ._config import ConfigError, ModelConfig, TrainConfig
 from ._data import TaskSample, TrainingDataError, load_tasks, random_edit, sample_chain, sample_task
+from ._edit_features import EditFeatures, edit_features, featurisation_calls, state_features
+from ._edit_paths import (
+    EditPathConfig,
+    EditStep,
+    construction_steps,
+    edit_steps,
+    empty_program,
+    repair_steps,
+)
 from ._features import Featurizer, PairBatch, ProgramBatch, SpecBatch, pair_features
 from ._metrics import EvaluationResult, evaluate
 from ._model import WorldModel
+from ._policy import (
+    FlowPolicy,
+    PolicyBatch,
+    PolicyConfig,
+    PolicyMetrics,
+    PolicyTrainConfig,
+    evaluate_policy,
+    prepare_batch,
+    train_policy,
+)
+from ._policy_term import PolicyPart, PolicyTerm
 from ._training import EnergyTerm, FitResult, LossTerm, SimilarityTerm, default_terms, fit
 
 __all__ = [
+    "EditFeatures",
+    "EditPathConfig",
+    "EditStep",
+    "FlowPolicy",
+    "PolicyBatch",
+    "PolicyConfig",
+    "PolicyMetrics",
+    "PolicyPart",
+    "PolicyTerm",
+    "PolicyTrainConfig",
+    "construction_steps",
+    "edit_features",
+    "edit_steps",
+    "featurisation_calls",
+    "empty_program",
+    "evaluate_policy",
+    "prepare_batch",
+    "repair_steps",
+    "state_features",
+    "train_policy",
     "CheckpointError",
     "EnergyTerm",
     "EvaluationResult",

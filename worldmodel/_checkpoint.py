@@ -27,6 +27,7 @@ from safetensors.torch import save as save_tensors
 from worldmodel.datasets import atomic_write_text
 
 from ._config import ConfigError, ModelConfig
+from ._policy import PolicyConfig
 
 __all__ = [
     "CheckpointError",
@@ -91,6 +92,8 @@ def save_model(model, path: str | os.PathLike) -> None:
         "sha256": hashlib.sha256(data).hexdigest(),
         "parameters": sum(v.numel() for v in state.values()),
     }
+    if getattr(model, "policy", None) is not None:
+        record["policy"] = model.policy.to_config()
     atomic_write_text(_sibling(base, ".json"), json.dumps(record, indent=2) + "\n")
 
 
@@ -130,6 +133,8 @@ def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "c
     try:
         config = ModelConfig.from_dict(record.get("model"))
         model = WorldModel(config)
+        if record.get("policy") is not None:
+            model.attach_policy(PolicyConfig.from_dict(record["policy"]))
     except ConfigError as error:
         raise CheckpointError(f"{meta_path}: bad model config: {error}") from None
     # The pair is found by name, so both files may be renamed or copied together
@@ -220,6 +225,11 @@ def load_training_checkpoint(checkpoint: str | os.PathLike, model, optimizer, *,
         raise CheckpointError(
             f"{checkpoint / 'model.json'}: model config {saved.config} differs from this run's {model.config}; "
             "use a new --out folder or the same model options"
+        )
+    if (saved.policy is None) != (model.policy is None):
+        raise CheckpointError(
+            f"{checkpoint / 'model.json'}: the checkpoint {'has' if saved.policy is not None else 'has no'} policy and "
+            "this run's model does not match; use a new --out folder or the same --policy option"
         )
     model.load_state_dict(saved.state_dict())
     state = _read_json(checkpoint / "state.json")

@@ -82,6 +82,7 @@ class TrainConfig:
         max_steps: stop after this many steps in total (default None: run all epochs).
         time_limit: stop after this many seconds of this run (default None); like
             ``max_steps`` it checkpoints and exports the model, and rerunning resumes.
+        policy_weight: weight of the policy's loss when the model has a policy (default 1.0).
 
     Example:
         >>> TrainConfig(epochs=2, batch_size=8).batch_size
@@ -110,6 +111,7 @@ class TrainConfig:
     valid_limit: int = 256
     max_steps: int | None = None
     time_limit: float | None = None
+    policy_weight: float = 1.0
 
     def __post_init__(self) -> None:
         _positive(self, "epochs", "batch_size", "lr", "chain_length", "checkpoint_every", "keep_checkpoints")

@@ -1,4 +1,4 @@
-"""Held-out evaluation of the energy and similarity heads.
+"""Held-out evaluation of the energy, similarity and policy heads.
 
 Edit distances come from corruption chains (:func:`worldmodel._data.sample_chain`):
 ``φ₀`` solves the spec and each ``φ_d`` is one random edit from ``φ_{d-1}``, valid on
@@ -21,6 +21,7 @@ from scipy.stats import spearmanr
 from worldmodel.datasets import Task
 
 from ._data import sample_chain
+from ._policy import evaluate_policy
 
 __all__ = ["EvaluationResult", "evaluate"]
 
@@ -44,6 +45,9 @@ class EvaluationResult:
         similarity_spearman: Spearman correlation of ``M(y*, y_d)`` with ``d`` over valid
             chain outputs, ``d ≥ 1`` (negative is good: nearer programs look more similar).
         similarity_accuracy_d1: how often ``M(y*, y_d) > M(y*, y_{d+1})``.
+        policy: metric (c) of ``model.policy`` (:class:`PolicyMetrics` as a dict: mass
+            on distance-reducing edits, top-5 accuracy of the next edit, and the
+            uniform policy's), or ``None`` without a policy.
     """
 
     tasks: int
@@ -58,6 +62,7 @@ class EvaluationResult:
     neighbours_scored: int
     similarity_spearman: float | None
     similarity_accuracy_d1: float | None
+    policy: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,7 +84,8 @@ def evaluate(
     chain_length: int = 4,
     neighbour_tasks: int | None = None,
 ) -> EvaluationResult:
-    """Energy ordering along chains, solution rank among neighbours, similarity vs distance.
+    """Energy ordering along chains, solution rank among neighbours, similarity vs
+    distance, and the policy's metric (c) when the model has a policy.
 
     Args:
         model: a :class:`WorldModel`.
@@ -87,7 +93,9 @@ def evaluate(
         seed: seeds the chains (chain of task ``i`` is a function of ``(seed, i)``).
         chain_length: edits per chain (default 4, so ``d+2`` pairs exist up to ``d = 2``).
         neighbour_tasks: score all neighbours for only the first this many tasks
-            (default all; 0 skips the metric). About 1000 neighbours per task.
+            (default all; 0 skips the metric). About 1000 neighbours per task. The same
+            limit applies to the policy's metric (tasks whose program fits its
+            ``max_length``).
 
     Example:
         >>> import random
@@ -151,6 +159,18 @@ def evaluate(
                 e = model.energy(task, [task.program, *programs], environments=[envs[0], *nenvs]).float().cpu()
                 ranks.append(1 + int((e[1:] <= e[0]).sum()))
                 scored += len(programs)
+    policy = None
+    if model.policy is not None:
+        # Policy states: the construction path of φ and one repair path (see
+        # worldmodel._edit_paths for how the distance-reducing edits are determined).
+        limit = len(tasks) if neighbour_tasks is None else neighbour_tasks
+        usable = [t for t in tasks if t.program is not None and len(t.program) <= model.policy.config.max_length]
+        if usable[:limit]:
+            policy = asdict(
+                evaluate_policy(
+                    model.policy, usable[:limit], context=lambda task, programs: model.state_context(task, programs), seed=seed
+                )
+            )
     if was_training:
         model.train()
     spearman = None
@@ -169,4 +189,5 @@ def evaluate(
         neighbours_scored=scored,
         similarity_spearman=spearman,
         similarity_accuracy_d1=_accuracy(sim_d1) if sim_d1 else None,
+        policy=policy,
     )

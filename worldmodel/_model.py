@@ -194,6 +194,59 @@ class WorldModel(nn.Module):
             scores.append(self.similarity_forward(batch))
         return torch.cat(scores)
 
+    # -- policy (worldmodel/_policy.py) ----------------------------------------------------
+
+    def attach_policy(self, config=None):
+        """Give the model a flow policy conditioned on :meth:`state_context`; returns it.
+
+        Args:
+            config: a :class:`PolicyConfig`; its ``context_features`` and ``domain`` are
+                set to this model's (default ``PolicyConfig()``).
+        """
+        import dataclasses
+
+        from ._policy import FlowPolicy, PolicyConfig
+
+        config = dataclasses.replace(config or PolicyConfig(), context_features=self.context_dim, domain=self.domain.name)
+        self.policy = FlowPolicy(config).to(self.device)
+        return self.policy
+
+    def _require_policy(self):
+        if self.policy is None:
+            raise ValueError("this model has no policy: call model.attach_policy() and train it (worldmodel train --policy)")
+        return self.policy
+
+    @torch.no_grad()
+    def policy_log_probs(self, task: Task, program: Program, edits=None, *, environments: Environment | None = None):
+        """The policy's ``log p(Δ | x, y, φ)`` over edits of ``program``, normalised over them.
+
+        Args:
+            task: the spec.
+            program: the current program φ.
+            edits: the candidate edits (default: every valid neighbour edit of φ with the
+                policy's ``max_length``).
+            environments: φ's per-example variable values (``Simulator.environments``),
+                if already computed.
+
+        Returns:
+            ``(edits, log_probs)``: the list of ``E`` edits and a ``(E,)`` tensor whose
+            logsumexp is 0. The policy runs the edited programs on the spec inputs to
+            featurise them; :func:`featurisation_calls` says how many simulator calls
+            that was, for a search to charge to its budget.
+        """
+        policy = self._require_policy()
+        if edits is None:
+            edits = policy.candidates(program)
+        edits = list(edits)
+        context = self.state_context(task, [program], environments=None if environments is None else [environments])
+        return edits, policy.log_probs(task, program, edits, context=context)
+
+    @torch.no_grad()
+    def policy_sample(self, task: Task, program: Program, *, generator: torch.Generator, environments: Environment | None = None):
+        """One edit of ``program`` drawn from the policy (always a valid edit)."""
+        edits, log_probs = self.policy_log_probs(task, program, environments=environments)
+        return edits[int(torch.multinomial(log_probs.exp().cpu(), 1, generator=generator))]
+
     # -- persistence ----------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike) -> None:

@@ -40,6 +40,7 @@ from ._data import TaskSample, sample_task
 from ._energy import chain_ranking_loss, contrastive_loss
 from ._features import Featurizer, PairBatch, ProgramBatch, _Batch
 from ._metrics import evaluate
+from ._policy_term import PolicyTerm
 from ._similarity import similarity_loss
 
 __all__ = ["LossTerm", "EnergyTerm", "SimilarityTerm", "EnergyPart", "SimilarityPart", "FitResult", "fit", "default_terms"]
@@ -272,7 +273,8 @@ def fit(
         out: run folder for checkpoints (``out/checkpoints/step-*``), the final model
             (``out/model.safetensors`` + ``.json``) and ``out/history.json``; if it holds a
             checkpoint, training resumes from it. ``None``: no files.
-        terms: loss terms (default :func:`default_terms`).
+        terms: loss terms (default :func:`default_terms`, plus :class:`PolicyTerm` when
+            ``model.policy`` is set).
         progress: show a tqdm progress bar.
 
     Returns:
@@ -280,7 +282,11 @@ def fit(
     """
     from tqdm.auto import tqdm
 
-    terms = list(terms) if terms is not None else default_terms(config)
+    if terms is None:
+        terms = default_terms(config)
+        if model.policy is not None:
+            terms.append(PolicyTerm(config.policy_weight, max_length=model.policy.config.max_length))
+    terms = list(terms)
     if not train_tasks:
         raise ValueError("fit: train_tasks is empty")
     device = torch.device(config.device)

@@ -399,10 +399,12 @@ def _fail(message: str) -> None:
 @click.option("--max-steps", type=int, default=None, help="Stop after this many steps in total.")
 @click.option("--time-limit", type=float, default=None, help="Stop (checkpointed, model exported) after this many minutes.")
 @click.option("--valid-limit", type=int, default=256, show_default=True, help="Held-out tasks evaluated each epoch.")
+@click.option("--policy", is_flag=True, help="Also train the flow policy over edits (model.policy).")
+@click.option("--policy-weight", type=float, default=1.0, show_default=True, help="Weight of the policy loss.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahead, epochs, batch_size, lr, hard_negatives,
           batch_negatives, chain_length, device, no_amp, workers, threads, seed, checkpoint_every, max_steps,
-          time_limit, valid_limit, quiet):
+          time_limit, valid_limit, policy, policy_weight, quiet):
     """Train a world model on DATA; writes OUT/model.safetensors + OUT/model.json."""
     import torch
 
@@ -426,11 +428,14 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
             chain_length=chain_length, device=device, amp=not no_amp, workers=workers, seed=seed,
             checkpoint_every=checkpoint_every, max_steps=max_steps, valid_limit=valid_limit,
             time_limit=None if time_limit is None else 60 * time_limit,
+            policy_weight=policy_weight,
         )
         if device.startswith("cuda") and not torch.cuda.is_available():
             _fail(f"--device {device}: CUDA is not available on this machine; use --device cpu")
         torch.manual_seed(seed)  # the initial weights, so a run is reproducible from its command
         model = WorldModel(model_config)
+        if policy:
+            model.attach_policy()
         train_tasks = load_tasks(data, train_split, model.domain, limit=limit)
         valid_tasks = load_tasks(data, valid_split, model.domain, limit=valid_limit)
         click.echo(f"{len(train_tasks)} training tasks, {len(valid_tasks)} held-out; "
