@@ -1,0 +1,367 @@
+"""Statistical checks that a sampler's draws follow a known distribution.
+
+Each check is a hypothesis test at level ``alpha``: for a *correct* sampler giving
+*independent* draws it fails with probability at most ``alpha`` (the false-failure
+rate), up to the accuracy of the asymptotic distribution it uses. MCMC draws are
+correlated; thin a chain (keep every k-th draw, k well above the autocorrelation
+time) before checking it, or the false-failure rate is larger than ``alpha``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from scipy import stats
+
+from ._posterior import ExactPosterior
+
+__all__ = [
+    "CheckResult",
+    "SamplerCheckError",
+    "SBCResult",
+    "check_samples",
+    "check_continuous",
+    "run_sbc",
+]
+
+
+class SamplerCheckError(ValueError):
+    """A check was called with bad arguments (draws outside the support, too few draws...)."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one goodness-of-fit check.
+
+    Attributes:
+        test: the test's name (``"g-test"``, ``"chi2"``, ``"ks"``, ``"energy"``).
+        statistic: the test statistic.
+        p_value: its p-value under "the sampler is correct".
+        alpha: the level; a correct sampler fails with probability <= alpha.
+        passed: ``p_value > alpha``.
+        details: test-specific numbers (bins, expected and observed counts...).
+    """
+
+    test: str
+    statistic: float
+    p_value: float
+    alpha: float
+    passed: bool
+    details: dict = field(default_factory=dict)
+
+
+def _check_alpha(alpha: float) -> None:
+    if not 0.0 < alpha < 1.0:
+        raise SamplerCheckError(f"alpha must be in (0, 1), got {alpha!r}")
+
+
+def _pool(expected: np.ndarray, observed: np.ndarray, min_expected: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """Merge bins with expected count < ``min_expected``, smallest first, into one bin."""
+    order = np.argsort(expected, kind="stable")
+    small: list[int] = []
+    total = 0.0
+    for i in order:
+        if expected[i] < min_expected or (small and total < min_expected):
+            small.append(int(i))
+            total += expected[i]
+        else:
+            break
+    keep = np.setdiff1d(np.arange(len(expected)), small)
+    if not small:
+        return expected, observed, 0
+    e = np.append(expected[keep], expected[small].sum())
+    o = np.append(observed[keep], observed[small].sum())
+    return e, o, len(small)
+
+
+def check_samples(
+    draws: Sequence[Hashable],
+    exact: ExactPosterior,
+    *,
+    alpha: float = 1e-3,
+    test: str = "g-test",
+    min_expected: float = 5.0,
+) -> CheckResult:
+    """Test that discrete draws (e.g. programs) follow ``exact``.
+
+    A G-test (or Pearson chi-square, ``test="chi2"``) of the counts of each support
+    element against ``n · probs``. Bins with expected count below ``min_expected``
+    are pooled into one bin (smallest first, until the pool itself reaches
+    ``min_expected``) so the chi-square approximation holds; the degrees of freedom
+    are (bins after pooling) − 1. Programs of probability 0 that are drawn make the
+    check fail outright (p-value 0).
+
+    Chance of a false failure: at most ``alpha`` for independent draws from
+    ``exact`` (asymptotically; the pooling keeps every expected count >= 5).
+
+    Args:
+        draws: N independent draws, each an element of ``exact.support``.
+        exact: the target distribution.
+        alpha: the level (default 1e-3).
+        test: ``"g-test"`` (default) or ``"chi2"``.
+        min_expected: the smallest expected count of a bin (default 5).
+
+    Returns:
+        A :class:`CheckResult`; ``details`` has ``n``, ``bins``, ``pooled`` (how many
+        support elements went into the pooled bin), ``dof``, ``observed`` and
+        ``expected`` (after pooling) and ``max_abs_error`` (largest |freq − prob|).
+
+    Raises:
+        SamplerCheckError: a draw outside the support, fewer than two bins after
+            pooling (draw more), a bad ``alpha`` or ``test``.
+
+    Example:
+        >>> import random
+        >>> from worldmodel.datasets import Domain, Type, deepcoder
+        >>> from worldmodel.inference import exact_posterior
+        >>> tiny = Domain("tiny", {k: deepcoder.primitives[k] for k in ["SORT", "SUM"]})
+        >>> post = exact_posterior(tiny, (Type.LIST,), max_length=2, energy=len)
+        >>> draws = random.Random(0).choices(post.support, weights=post.probs, k=2000)
+        >>> check_samples(draws, post).passed
+        True
+    """
+    _check_alpha(alpha)
+    if test not in ("g-test", "chi2"):
+        raise SamplerCheckError(f"test must be 'g-test' or 'chi2', got {test!r}")
+    counts = np.zeros(len(exact.support))
+    for k, draw in enumerate(draws):
+        i = exact.index.get(draw)
+        if i is None:
+            raise SamplerCheckError(
+                f"draw {k} ({draw!r}) is not in the exact posterior's support; "
+                "enumerate the same domain, input types and max_length the sampler uses"
+            )
+        counts[i] += 1
+    n = int(counts.sum())
+    expected = n * exact.probs
+    impossible = (exact.probs == 0) & (counts > 0)
+    if impossible.any():
+        return CheckResult(test, float("inf"), 0.0, alpha, False, {"n": n, "impossible_draws": int(counts[impossible].sum())})
+    nonzero = exact.probs > 0
+    e, o, pooled = _pool(expected[nonzero], counts[nonzero], min_expected)
+    if len(e) < 2 or e.min() < min_expected:
+        raise SamplerCheckError(
+            f"only {len(e)} bin(s) with expected count >= {min_expected} from {n} draws; draw more"
+        )
+    lambda_ = "log-likelihood" if test == "g-test" else "pearson"
+    statistic, p_value = stats.power_divergence(o, e, lambda_=lambda_)
+    details = {
+        "n": n,
+        "bins": len(e),
+        "pooled": pooled,
+        "dof": len(e) - 1,
+        "observed": o,
+        "expected": e,
+        "max_abs_error": float(np.abs(counts / max(n, 1) - exact.probs).max()),
+    }
+    return CheckResult(test, float(statistic), float(p_value), alpha, bool(p_value > alpha), details)
+
+
+def _as_2d(x: object, name: str) -> np.ndarray:
+    a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=float)
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.ndim != 2 or len(a) < 2:
+        raise SamplerCheckError(f"{name} must have shape (N,) or (N, D) with N >= 2, got {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise SamplerCheckError(f"{name} has NaN or infinite values")
+    return a.astype(float)
+
+
+def _energy_statistic(x: np.ndarray, y: np.ndarray) -> float:
+    z = np.concatenate([x, y])
+    d = np.sqrt(((z[:, None, :] - z[None, :, :]) ** 2).sum(-1))
+    n = len(x)
+    return float(2 * d[:n, n:].mean() - d[:n, :n].mean() - d[n:, n:].mean())
+
+
+def check_continuous(
+    draws: object,
+    reference: object,
+    *,
+    alpha: float = 1e-3,
+    num_permutations: int = 1000,
+    seed: int = 0,
+) -> CheckResult:
+    """Test that continuous draws follow a reference distribution or sample.
+
+    * ``reference`` a callable CDF (1-D draws): one-sample Kolmogorov–Smirnov test.
+    * ``reference`` an array of shape ``(M,)`` with 1-D draws: two-sample KS test.
+    * ``reference`` an array ``(M, D)`` with draws ``(N, D)``, D >= 1: the energy
+      distance (Székely & Rizzo) with a permutation p-value (``num_permutations``,
+      seeded); the p-value is ``(1 + #{perm >= observed}) / (1 + num_permutations)``,
+      so ``alpha`` must exceed ``1 / (1 + num_permutations)`` to be reachable.
+
+    Chance of a false failure: at most ``alpha`` when ``draws`` (and the reference
+    sample) are independent draws from the same distribution (exact for the
+    permutation test, asymptotic for KS).
+
+    Args:
+        draws: shape ``(N,)`` or ``(N, D)``, a tensor or array.
+        reference: a CDF callable, or a sample of shape ``(M,)`` or ``(M, D)``.
+        alpha: the level (default 1e-3).
+        num_permutations: permutations of the energy test (default 1000).
+        seed: seeds the permutations (default 0).
+
+    Returns:
+        A :class:`CheckResult` (``test`` is ``"ks"`` or ``"energy"``).
+
+    Raises:
+        SamplerCheckError: bad shapes, non-finite values, a CDF with D > 1 draws,
+            or an ``alpha`` the permutation test cannot reach.
+
+    Example:
+        >>> import numpy as np
+        >>> from scipy import stats
+        >>> x = np.random.default_rng(0).normal(size=500)
+        >>> check_continuous(x, stats.norm.cdf).passed, check_continuous(x + 1, stats.norm.cdf).passed
+        (True, False)
+    """
+    _check_alpha(alpha)
+    x = _as_2d(draws, "draws")
+    if callable(reference):
+        if x.shape[1] != 1:
+            raise SamplerCheckError(f"a CDF reference needs 1-D draws, got shape {x.shape}; pass a reference sample")
+        result = stats.kstest(x[:, 0], reference)
+        return CheckResult("ks", float(result.statistic), float(result.pvalue), alpha, bool(result.pvalue > alpha), {"n": len(x)})
+    y = _as_2d(reference, "reference")
+    if y.shape[1] != x.shape[1]:
+        raise SamplerCheckError(f"draws have D={x.shape[1]}, reference D={y.shape[1]}")
+    if x.shape[1] == 1:
+        result = stats.ks_2samp(x[:, 0], y[:, 0])
+        return CheckResult("ks", float(result.statistic), float(result.pvalue), alpha, bool(result.pvalue > alpha), {"n": len(x), "m": len(y)})
+    if alpha <= 1.0 / (1 + num_permutations):
+        raise SamplerCheckError(
+            f"alpha={alpha} is unreachable with {num_permutations} permutations; use more than {int(1 / alpha)}"
+        )
+    # Standardise by the reference's scale so no coordinate dominates the distance.
+    scale = y.std(0) + 1e-12
+    x, y = x / scale, y / scale
+    observed = _energy_statistic(x, y)
+    z = np.concatenate([x, y])
+    n = len(x)
+    rng = np.random.default_rng(seed)
+    exceed = 0
+    for _ in range(num_permutations):
+        perm = rng.permutation(len(z))
+        exceed += _energy_statistic(z[perm[:n]], z[perm[n:]]) >= observed
+    p_value = (1 + exceed) / (1 + num_permutations)
+    return CheckResult("energy", observed, p_value, alpha, bool(p_value > alpha), {"n": n, "m": len(y), "permutations": num_permutations})
+
+
+@dataclass(frozen=True)
+class SBCResult:
+    """Simulation-based calibration: ranks of the true latent among posterior draws.
+
+    Attributes:
+        ranks: shape ``(S, D)``, integers in ``0..L`` (L posterior draws per simulation).
+        statistic: the chi-square statistic per dimension, shape ``(D,)``.
+        p_values: per dimension, shape ``(D,)``.
+        alpha: the level of the whole check (Bonferroni over dimensions).
+        passed: every ``p_value > alpha / D``.
+        details: ``bins``, ``counts`` per dimension ``(D, bins)``, and ``advice``.
+    """
+
+    ranks: np.ndarray
+    statistic: np.ndarray
+    p_values: np.ndarray
+    alpha: float
+    passed: bool
+    details: dict = field(default_factory=dict)
+
+
+def run_sbc(
+    prior_sample: Callable[[random.Random], np.ndarray],
+    simulate: Callable[[np.ndarray, random.Random], object],
+    posterior_sample: Callable[[object, int, random.Random], np.ndarray],
+    *,
+    num_simulations: int = 200,
+    num_posterior_draws: int = 19,
+    bins: int | None = None,
+    alpha: float = 1e-3,
+    seed: int = 0,
+) -> SBCResult:
+    """Simulation-based calibration (Talts et al., 2018) of a sampler of continuous latents.
+
+    For each of S simulations: ``θ ~ prior_sample(rng)`` (shape ``(D,)``), data
+    ``y = simulate(θ, rng)``, L posterior draws ``posterior_sample(y, L, rng)`` (shape
+    ``(L, D)``), and the rank of θ among them per dimension (how many draws are
+    smaller), an integer in ``0..L``. If the sampler is exact, each rank is uniform
+    on ``0..L``; a chi-square test over ``bins`` equal groups of rank values tests it.
+    Too-narrow posteriors pile ranks at both ends, biased ones at one end.
+
+    Thinning advice: the ranks are uniform only for *independent* posterior draws;
+    autocorrelated MCMC draws pile ranks at the ends like a too-narrow posterior.
+    Thin the chain so the L draws are close to independent (e.g. keep every k-th
+    draw with k >= the integrated autocorrelation time), as Talts et al. advise.
+
+    Chance of a false failure: at most ``alpha`` (Bonferroni over the D dimensions;
+    asymptotic chi-square, the default binning keeps >= 5 expected per bin) when the
+    posterior draws are independent and exact.
+
+    Args:
+        prior_sample: ``rng -> θ``, shape ``(D,)``.
+        simulate: ``(θ, rng) -> y`` (any data the posterior sampler accepts).
+        posterior_sample: ``(y, L, rng) -> draws``, shape ``(L, D)``.
+        num_simulations: S (default 200).
+        num_posterior_draws: L (default 19, so 20 rank values).
+        bins: groups of rank values; must divide L + 1 (default: the largest divisor
+            of L + 1 that keeps >= 5 expected simulations per bin, at most 20).
+        alpha: the level (default 1e-3).
+        seed: seeds the ``random.Random`` passed to the three callables (default 0).
+
+    Returns:
+        An :class:`SBCResult`.
+
+    Raises:
+        SamplerCheckError: bad sizes, bins not dividing L + 1, or draws of the wrong shape.
+
+    Example:
+        >>> import numpy as np
+        >>> prior = lambda rng: np.array([rng.gauss(0, 1)])
+        >>> simulate = lambda theta, rng: theta[0] + rng.gauss(0, 1)
+        >>> exact = lambda y, n, rng: np.array([[rng.gauss(y / 2, 0.5 ** 0.5)] for _ in range(n)])
+        >>> run_sbc(prior, simulate, exact, num_simulations=200).passed
+        True
+    """
+    _check_alpha(alpha)
+    if num_simulations < 2 or num_posterior_draws < 1:
+        raise SamplerCheckError("num_simulations must be >= 2 and num_posterior_draws >= 1")
+    values = num_posterior_draws + 1
+    if bins is None:
+        bins = max(b for b in range(1, min(values, 20) + 1) if values % b == 0 and num_simulations / b >= 5)
+    if bins < 2 or values % bins:
+        raise SamplerCheckError(
+            f"bins={bins} must be >= 2 and divide num_posterior_draws + 1 = {values}; "
+            "choose num_posterior_draws so L + 1 has a divisor >= 2 (e.g. L = 19, 39, 99)"
+        )
+    rng = random.Random(seed)
+    ranks = []
+    for s in range(num_simulations):
+        theta = np.atleast_1d(np.asarray(prior_sample(rng), dtype=float))
+        y = simulate(theta, rng)
+        draws = posterior_sample(y, num_posterior_draws, rng)
+        draws = draws.detach().cpu().numpy() if isinstance(draws, torch.Tensor) else np.asarray(draws, dtype=float)
+        draws = draws.reshape(num_posterior_draws, -1) if draws.ndim == 1 else draws
+        if draws.shape != (num_posterior_draws, theta.shape[0]):
+            raise SamplerCheckError(
+                f"simulation {s}: posterior_sample returned shape {draws.shape}, "
+                f"expected ({num_posterior_draws}, {theta.shape[0]})"
+            )
+        ranks.append((draws < theta).sum(0))
+    ranks = np.asarray(ranks)
+    group = values // bins
+    counts = np.stack([np.bincount(r // group, minlength=bins) for r in ranks.T])
+    statistic, p_values = stats.chisquare(counts, axis=1)
+    d = ranks.shape[1]
+    advice = (
+        "ranks piled at both ends: posterior too narrow or draws autocorrelated (thin the chain); "
+        "at one end: posterior biased; in the middle: posterior too wide"
+    )
+    details = {"bins": bins, "counts": counts, "advice": advice}
+    passed = bool(np.all(p_values > alpha / d))
+    return SBCResult(ranks, np.asarray(statistic), np.asarray(p_values), alpha, passed, details)
