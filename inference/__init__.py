@@ -1,5 +1,28 @@
 """Search and samplers that find programs from examples, and checks for samplers."""
 
+from ._enumerate import (
+    DEEPCODER_COMMUTATIVE,
+    Enumeration,
+    EnumerationConfig,
+    enumerate_program,
+    enumerate_search,
+)
 from ._simulator import Budget, BudgetExhausted, Simulator, SolveResult, verify
+from ._solve import ANYTIME_METHODS, METHODS, MODEL_FREE_METHODS, solve
 
-__all__ = ["Budget", "BudgetExhausted", "Simulator", "SolveResult", "verify"]
+__all__ = [
+    "Budget",
+    "BudgetExhausted",
+    "Simulator",
+    "SolveResult",
+    "verify",
+    "DEEPCODER_COMMUTATIVE",
+    "Enumeration",
+    "EnumerationConfig",
+    "enumerate_program",
+    "enumerate_search",
+    "ANYTIME_METHODS",
+    "METHODS",
+    "MODEL_FREE_METHODS",
+    "solve",
+]

@@ -37,7 +37,15 @@ class Budget:
 
 
 class BudgetExhausted(Exception):
-    """Raised inside a search when the budget is spent; :func:`solve` catches it."""
+    """Raised inside a search when the budget is spent; :func:`solve` catches it.
+
+    Attributes:
+        calls: the simulator calls spent when it was raised (``None`` if unknown).
+    """
+
+    def __init__(self, calls: int | None = None):
+        super().__init__("budget exhausted" if calls is None else f"budget exhausted after {calls} calls")
+        self.calls = calls
 
 
 @dataclass
@@ -108,9 +116,9 @@ class Simulator:
         """Raise :class:`BudgetExhausted` if a limit is already passed."""
         b = self.budget
         if b.calls is not None and self.calls > b.calls:
-            raise BudgetExhausted
+            raise BudgetExhausted(self.calls)
         if b.seconds is not None and self.seconds > b.seconds:
-            raise BudgetExhausted
+            raise BudgetExhausted(self.calls)
 
     def environments(self, program: Program) -> list[list[Value]] | None:
         """Every variable's value on every example (``[k][variable]``), or ``None``

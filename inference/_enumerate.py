@@ -1,0 +1,334 @@
+"""Bottom-up enumeration with observational-equivalence pruning: the baseline.
+
+A value is the tuple of a variable's results on the task's K examples. The search
+starts from the inputs and, level by level, applies every primitive to every
+combination of known values of the right types; a result is kept only if its tuple
+of per-example results is new (observational equivalence: two programs that agree
+on every example are interchangeable here), together with how it was built. It stops
+when a result equals the target outputs and extracts the straight-line program.
+
+Order. Level ``s`` holds the values first built by a program *tree* of ``s``
+statements (an application's size is one plus its arguments' sizes). Tree size is
+an upper bound on the size of the extracted straight-line program, which counts a
+shared subexpression once (``ZIPWITH (+) (SORT a) (SORT a)`` is at level 3 but has
+2 statements), so short programs come first up to that slack.
+
+Cost. Applying one primitive to one value on K examples is K simulator calls (one
+statement on one example, as :class:`Simulator` counts programs), charged whether
+or not the result is valid. An application that would take the calls past
+``budget.calls`` is not made, so the calls never exceed the budget, and a run with
+budget B makes exactly the first applications of a run with any larger budget: the
+search is *anytime* in calls (solved at B iff solved within B calls).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from worldmodel.datasets import Program, Statement, Task, Type
+
+from ._simulator import BudgetExhausted, Simulator, SolveResult, verify
+
+__all__ = ["DEEPCODER_COMMUTATIVE", "EnumerationConfig", "Enumeration", "enumerate_program", "enumerate_search"]
+
+DEEPCODER_COMMUTATIVE = frozenset({"ZIPWITH(+)", "ZIPWITH(*)", "ZIPWITH(min)", "ZIPWITH(max)"})
+"""DeepCoder primitives whose two arguments commute: only one argument order is tried."""
+
+
+@dataclass(frozen=True)
+class EnumerationConfig:
+    """Options of the enumerator.
+
+    Attributes:
+        max_size: stop after this tree-size level (default ``None``: until the budget
+            or the value space runs out).
+        commutative: names of primitives ``f`` with ``f(x, y) == f(y, x)``; for them
+            only one order of two arguments is applied (default: DeepCoder's ``ZIPWITH``
+            of ``+ * min max``; names absent from the domain are ignored).
+        check_every: applications between two checks of the clock (default 256; a
+            power of two). The calls limit is checked before every application.
+    """
+
+    max_size: int | None = None
+    commutative: frozenset[str] = DEEPCODER_COMMUTATIVE
+    check_every: int = 256
+
+    def __post_init__(self) -> None:
+        if self.max_size is not None and self.max_size < 0:
+            raise ValueError(f"EnumerationConfig.max_size must be >= 0 or None, got {self.max_size}")
+        if self.check_every < 1 or self.check_every & (self.check_every - 1):
+            raise ValueError(f"EnumerationConfig.check_every must be a power of two, got {self.check_every}")
+
+
+@dataclass
+class Enumeration:
+    """What one enumeration did.
+
+    Attributes:
+        program: the solution (topologically ordered, no dead code), or ``None``.
+        stopped: why it stopped: ``"solved"``, ``"calls"``, ``"seconds"``,
+            ``"max_size"`` or ``"exhausted"`` (no program of any size makes a new value).
+        calls: simulator calls charged (applications × K).
+        seconds: wall-clock seconds.
+        applications: primitive applications made (each on all K examples).
+        values: distinct values known at the end, inputs included.
+        level: the tree-size level being enumerated when it stopped.
+        level_values: distinct values after each completed level (level 0: inputs).
+    """
+
+    program: Program | None
+    stopped: str
+    calls: int
+    seconds: float
+    applications: int
+    values: int
+    level: int
+    level_values: list[int] = field(default_factory=list)
+
+
+class _Stop(Exception):
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+def _key(results: list) -> tuple:
+    # Lists become tuples so that a value (one result per example) hashes.
+    return tuple(tuple(v) if isinstance(v, list) else v for v in results)
+
+
+def enumerate_program(task: Task, simulator: Simulator, *, config: EnumerationConfig = EnumerationConfig()) -> Enumeration:
+    """Find a program for ``task`` by bottom-up enumeration, charging ``simulator``.
+
+    Args:
+        task: the examples (K of them; every value is a K-tuple of results).
+        simulator: counts calls against its budget (K per application) and holds
+            the clock; its ``domain`` gives the primitives and bounds.
+        config: the options (default :class:`EnumerationConfig`).
+
+    Returns:
+        An :class:`Enumeration`; ``program`` is ``None`` unless it stopped ``"solved"``.
+        The program is not verified here: :func:`worldmodel.inference.solve` does that.
+
+    Raises:
+        ValueError: a primitive of the domain takes other than 1 or 2 arguments.
+
+    Example:
+        >>> from worldmodel.datasets import deepcoder, Task, Example, Type
+        >>> from worldmodel.inference import Budget, Simulator
+        >>> task = Task("t", (Example(([3, 1, 2],), [6, 4, 2]), Example(([5],), [10])), (Type.LIST,))
+        >>> found = enumerate_program(task, Simulator(task, deepcoder, Budget(calls=10_000)))
+        >>> deepcoder.format(found.program), found.stopped
+        ('a <- [int] | b <- MAP (*2) a | c <- SORT b | d <- REVERSE c', 'solved')
+    """
+    return _Enumerator(task, simulator, config).run()
+
+
+class _Enumerator:
+    """The state of one enumeration; :meth:`run` is the hot loop."""
+
+    def __init__(self, task: Task, sim: Simulator, config: EnumerationConfig):
+        self.task, self.sim, self.config = task, sim, config
+        self.start = time.perf_counter()
+        self.K = len(sim.inputs)
+        # Every value: its data (K results) and how it was built.
+        self.datas: list[tuple] = []
+        self.origins: list[tuple[str, tuple[int, ...]] | int] = []  # (primitive, args) or input index
+        self.seen: dict[tuple, int] = {}
+        # levels[type][s] = (ids, datas) of the values first built at tree size s.
+        self.levels: dict[Type, list[tuple[list[int], list[tuple]]]] = {Type.INT: [([], [])], Type.LIST: [([], [])]}
+        for i, t in enumerate(task.input_types):
+            data = _key([x[i] for x in sim.inputs])
+            if data in self.seen:  # two equal inputs: either one serves
+                continue
+            self.seen[data] = len(self.datas)
+            self.levels[t][0][0].append(len(self.datas))
+            self.levels[t][0][1].append(data)
+            self.datas.append(data)
+            self.origins.append(i)
+        self.target = _key([e.output for e in task.examples])
+        self.level_values = [len(self.datas)]
+        self.calls = self.charged = sim.calls
+        self.applications = 0
+
+    def extract(self, last: tuple[str, tuple[int, ...]]) -> Program:
+        """The straight-line program of a value built as ``last``: shared values once,
+        arguments before use, only what the output needs."""
+        n_inputs = len(self.task.input_types)
+        index: dict[int, int] = {}
+        statements: list[Statement] = []
+
+        def visit(v: int) -> int:
+            origin = self.origins[v]
+            if isinstance(origin, int):
+                return origin
+            if v not in index:
+                args = tuple(visit(a) for a in origin[1])
+                statements.append(Statement(origin[0], args))
+                index[v] = n_inputs + len(statements) - 1
+            return index[v]
+
+        args = tuple(visit(a) for a in last[1])
+        statements.append(Statement(last[0], args))
+        return Program(self.task.input_types, tuple(statements))
+
+    def finish(self, program: Program | None, stopped: str, level: int) -> Enumeration:
+        try:
+            self.sim.charge(self.calls - self.charged)
+        except BudgetExhausted:
+            pass  # the clock ran out at the very end; the calls are within budget
+        return Enumeration(
+            program,
+            stopped,
+            self.sim.calls,
+            time.perf_counter() - self.start,
+            self.applications,
+            len(self.datas),
+            level,
+            self.level_values,
+        )
+
+    def run(self) -> Enumeration:
+        task, sim, config = self.task, self.sim, self.config
+        inputs = task.input_types
+        if inputs and self.target == _key([x[-1] for x in sim.inputs]):
+            return self.finish(Program(inputs, ()), "solved", 0)
+        unary, binary = [], []
+        for name, p in sim.domain.primitives.items():
+            entry = (name, p.function, p.arg_types, p.return_type, p.return_type is Type.LIST, p.creates_values)
+            if len(p.arg_types) == 1:
+                unary.append(entry)
+            elif len(p.arg_types) == 2:
+                commutes = name in config.commutative and p.arg_types[0] is p.arg_types[1]
+                binary.append(entry + (commutes,))
+            else:
+                raise ValueError(
+                    f"enumeration supports primitives of 1 or 2 arguments; {name} takes {len(p.arg_types)}"
+                )
+        max_arity = 2 if binary else 1
+        size = last_nonempty = 0
+        try:
+            while True:
+                size += 1
+                if config.max_size is not None and size > config.max_size:
+                    return self.finish(None, "max_size", size - 1)
+                # Level s combines levels that sum to s - 1: past max_arity times the
+                # last non-empty level, nothing new can ever be built.
+                if size - 1 > max_arity * last_nonempty:
+                    return self.finish(None, "exhausted", size)
+                sim.check()
+                for t in (Type.INT, Type.LIST):
+                    self.levels[t].append(([], []))
+                for entry in unary:
+                    ids, ds = self.levels[entry[2][0]][size - 1]
+                    found = self._apply(entry, size, (((a,), (d,)) for a, d in zip(ids, ds)))
+                    if found is not None:
+                        return self.finish(found, "solved", size)
+                for entry in binary:
+                    (t0, t1), commutes = entry[2], entry[6]
+                    for i in range(size):
+                        j = size - 1 - i
+                        if commutes and i > j:
+                            continue
+                        ids0, ds0 = self.levels[t0][i]
+                        ids1, ds1 = self.levels[t1][j]
+                        same = commutes and i == j
+                        pairs = (
+                            ((a, b), (x, y))
+                            for n, (a, x) in enumerate(zip(ids0, ds0))
+                            for b, y in zip(ids1[n:] if same else ids1, ds1[n:] if same else ds1)
+                        )
+                        found = self._apply(entry, size, pairs)
+                        if found is not None:
+                            return self.finish(found, "solved", size)
+                if self.levels[Type.INT][size][0] or self.levels[Type.LIST][size][0]:
+                    last_nonempty = size
+                self.level_values.append(len(self.datas))
+        except _Stop as stop:
+            return self.finish(None, stop.reason, size)
+        except BudgetExhausted:  # from sim.check() at a level's start
+            return self.finish(None, "seconds", size)
+
+    def _apply(self, entry: tuple, size: int, arguments: Iterable[tuple]) -> Program | None:
+        """Apply one primitive to each argument tuple in order; the hot loop.
+
+        Returns the program as soon as a result equals the target, else ``None``.
+        Raises :class:`_Stop` when the calls or the seconds run out.
+        """
+        name, f, _, rtype, is_list, creates = entry[:6]
+        sim, K, mask = self.sim, self.K, self.config.check_every - 1
+        limit = sim.budget.calls if sim.budget.calls is not None else float("inf")
+        lo, hi = sim.domain.bounds.min_value, sim.domain.bounds.max_value
+        seen, datas, origins, target = self.seen, self.datas, self.origins, self.target
+        target_is_input = target in seen  # then every candidate is compared, not only new ones
+        ids, ds = self.levels[rtype][size]
+        calls, applications = self.calls, self.applications
+        try:
+            for args, values in arguments:
+                # Charge before applying: a failed application costs as much as a good one.
+                if calls + K > limit:
+                    raise _Stop("calls")
+                calls += K
+                applications += 1
+                if not applications & mask:
+                    try:
+                        sim.charge(calls - self.charged)
+                    except BudgetExhausted:
+                        raise _Stop("seconds") from None
+                    finally:
+                        self.charged = calls
+                try:
+                    if is_list:
+                        out = tuple(map(tuple, map(f, *values)))
+                    else:
+                        out = tuple(map(f, *values))
+                except (IndexError, ValueError):
+                    continue
+                if creates:
+                    if is_list:
+                        if any(v and (min(v) < lo or max(v) > hi) for v in out):
+                            continue
+                    elif min(out) < lo or max(out) > hi:
+                        continue
+                if out in seen:
+                    if target_is_input and out == target:
+                        return self.extract((name, args))
+                    continue
+                seen[out] = len(datas)
+                ids.append(len(datas))
+                ds.append(out)
+                datas.append(out)
+                origins.append((name, args))
+                if out == target:
+                    return self.extract((name, args))
+            return None
+        finally:
+            self.calls, self.applications = calls, applications
+
+
+def enumerate_search(task: Task, *, model: object = None, budget, domain, seed: int = 0) -> SolveResult:
+    """The ``"enumerate"`` method of :func:`~worldmodel.inference.solve` (no model, no randomness).
+
+    Args:
+        task: the specification.
+        model: ignored (enumeration uses no model).
+        budget: a :class:`~worldmodel.inference.Budget`.
+        domain: the DSL.
+        seed: ignored (the enumeration is deterministic).
+
+    Returns:
+        A :class:`SolveResult` whose ``trace`` is the number of distinct values after
+        each completed size level; ``verified`` is checked with :func:`verify`.
+    """
+    sim = Simulator(task, domain, budget)
+    found = enumerate_program(task, sim)
+    return SolveResult(
+        task.id,
+        "enumerate",
+        found.program,
+        verify(found.program, task, domain),
+        found.calls,
+        found.seconds,
+        [float(v) for v in found.level_values],
+    )

@@ -1,0 +1,91 @@
+"""``solve``: one entry point for every search method, and the registry of methods.
+
+A method is a function ``search(task, *, model, budget, domain, seed) -> SolveResult``
+that spends its simulator calls through a :class:`Simulator` built with ``budget``
+and returns its best program. A method plugs in by adding itself to
+:data:`METHODS` (and to :data:`ANYTIME_METHODS` / :data:`MODEL_FREE_METHODS` where
+true). :func:`solve` never trusts a method's ``verified``: it runs the returned
+program on every example with the exact interpreter itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from worldmodel.datasets import Domain, Task, deepcoder
+
+from ._enumerate import enumerate_search
+from ._simulator import Budget, BudgetExhausted, SolveResult, verify
+
+__all__ = ["METHODS", "ANYTIME_METHODS", "MODEL_FREE_METHODS", "solve"]
+
+METHODS: dict[str, Callable[..., SolveResult]] = {"enumerate": enumerate_search}
+"""Search methods by name: ``search(task, *, model, budget, domain, seed) -> SolveResult``."""
+
+ANYTIME_METHODS: set[str] = {"enumerate"}
+"""Methods whose run with budget B makes exactly the first B calls of a run with any
+larger budget and stops as soon as it is solved (deterministic for a seed), so that
+one run at the largest budget gives the result at every smaller one."""
+
+MODEL_FREE_METHODS: set[str] = {"enumerate"}
+"""Methods that use no model (the command line loads none for them)."""
+
+_DEFAULT_BUDGET = Budget()
+
+
+def solve(
+    task: Task,
+    model: object = None,
+    method: str = "enumerate",
+    *,
+    budget: Budget = _DEFAULT_BUDGET,
+    domain: Domain = deepcoder,
+    seed: int = 0,
+) -> SolveResult:
+    """Search for a program that reproduces every example of ``task``.
+
+    Args:
+        task: the specification (input/output examples).
+        model: a trained ``WorldModel`` for the learned methods (default ``None``;
+            ``"enumerate"`` uses none).
+        method: a key of :data:`METHODS` (default ``"enumerate"``).
+        budget: simulator calls and seconds (default ``Budget()``: 100 000 calls, 60 s).
+        domain: the DSL (default ``deepcoder``).
+        seed: the seed of a randomised method (default 0).
+
+    Returns:
+        A :class:`SolveResult`: ``verified`` is True only if the exact interpreter
+        reproduces every example's output with ``program``; ``seconds`` is the wall
+        clock of the whole search. A budget spent without a program gives
+        ``program=None``.
+
+    Raises:
+        ValueError: ``method`` is not a registered method (the message lists them).
+        TypeError: ``budget`` is not a :class:`Budget`.
+
+    Example:
+        >>> from worldmodel.datasets import Example, Type
+        >>> task = Task("double", (Example(([1, 2],), [2, 4]), Example(([5],), [10])), (Type.LIST,))
+        >>> result = solve(task, budget=Budget(calls=1_000))
+        >>> deepcoder.format(result.program), result.verified, result.calls
+        ('a <- [int] | b <- MAP (*2) a', True, 20)
+    """
+    search = METHODS.get(method)
+    if search is None:
+        raise ValueError(f"unknown method {method!r}; valid choices: {', '.join(sorted(METHODS))}")
+    if not isinstance(budget, Budget):
+        raise TypeError(f"budget must be a Budget(calls=..., seconds=...), got {budget!r}")
+    start = time.perf_counter()
+    try:
+        result = search(task, model=model, budget=budget, domain=domain, seed=seed)
+    except BudgetExhausted as spent:
+        # A method that lets the budget run out without returning found nothing it
+        # could report; its calls are those the simulator counted when it stopped.
+        calls = spent.calls if spent.calls is not None else budget.calls or 0
+        result = SolveResult(task.id, method, None, False, calls, 0.0)
+    seconds = time.perf_counter() - start
+    return replace(
+        result, task_id=task.id, method=method, verified=verify(result.program, task, domain), seconds=seconds
+    )

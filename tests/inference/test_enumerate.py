@@ -1,0 +1,173 @@
+"""Bottom-up enumeration: finds short programs, prunes soundly, counts calls exactly."""
+
+import random
+
+import pytest
+from worldmodel.datasets import Domain, Example, ExecutionError, Program, Task, Type, deepcoder
+from worldmodel.inference import (
+    Budget,
+    EnumerationConfig,
+    Simulator,
+    enumerate_program,
+    solve,
+    verify,
+)
+from worldmodel.inference._enumerate import _Enumerator, _key
+
+
+def _tree_size(program: Program) -> int:
+    """Statements of the program written as a tree (shared subexpressions repeated)."""
+    n = len(program.input_types)
+    sizes = [0] * n
+    for st in program.statements:
+        sizes.append(1 + sum(sizes[a] for a in st.args))
+    return sizes[-1]
+
+
+def _random_tasks(count: int, lengths, seed: int, k: int = 5) -> list[tuple[Task, Program]]:
+    rng = random.Random(seed)
+    tasks = []
+    while len(tasks) < count:
+        program = deepcoder.random_program(rng, rng.choice(lengths))
+        examples = deepcoder.random_examples(program, k, rng)
+        if examples is not None:
+            tasks.append((Task(f"t{len(tasks)}", tuple(examples), program.input_types, program), program))
+    return tasks
+
+
+def _enumerate(task: Task, calls=100_000, seconds=None, **config) -> tuple:
+    sim = Simulator(task, deepcoder, Budget(calls=calls, seconds=seconds))
+    return enumerate_program(task, sim, config=EnumerationConfig(**config)), sim
+
+
+def test_finds_every_random_program_of_length_up_to_two():
+    for task, original in _random_tasks(30, (1, 2), seed=1):
+        found, _ = _enumerate(task)
+        assert found.stopped == "solved", deepcoder.format(original)
+        assert verify(found.program, task, deepcoder)
+        # Levels go by tree size, so the answer is never longer than the original's tree.
+        assert len(found.program) <= _tree_size(original)
+
+
+def test_extracted_programs_are_straight_line_without_dead_code():
+    for task, _ in _random_tasks(15, (3,), seed=2):
+        found, _ = _enumerate(task)
+        if found.program is None:
+            continue
+        n = len(task.input_types)
+        used = {a for st in found.program.statements for a in st.args}
+        # Every statement but the last feeds a later one; arguments come before use.
+        assert set(range(n, found.program.num_variables - 1)) <= used
+        for j, st in enumerate(found.program.statements):
+            assert all(a < n + j for a in st.args)
+
+
+def _unreachable(inputs: list[tuple], types: tuple[Type, ...]) -> Task:
+    # An output no bounded program can make, so the enumeration runs to its limit.
+    return Task("none", tuple(Example(x, [10_000]) for x in inputs), types)
+
+
+def test_every_kept_value_is_what_its_program_computes_and_values_are_distinct():
+    task = _unreachable([([3, -1, 4], 2), ([], 0), ([5, 5, -9, 2], 3)], (Type.LIST, Type.INT))
+    sim = Simulator(task, deepcoder, Budget(calls=None, seconds=None))
+    enumerator = _Enumerator(task, sim, EnumerationConfig(max_size=2))
+    assert enumerator.run().stopped == "max_size"
+    assert len(set(enumerator.datas)) == len(enumerator.datas)
+    for data, origin in zip(enumerator.datas, enumerator.origins):
+        if isinstance(origin, int):
+            continue
+        program = enumerator.extract(origin)
+        assert _key([deepcoder.run(program, list(e.inputs)) for e in task.examples]) == data
+
+
+def test_no_program_is_missed():
+    # Every valid program of tree size <= 2 computes a value the enumeration kept.
+    types = (Type.LIST, Type.LIST)
+    task = _unreachable([([3, -1, 4], [1, 2]), ([], [7]), ([5, 5, -9, 2], [0, -3, 8])], types)
+    sim = Simulator(task, deepcoder, Budget(calls=None, seconds=None))
+    enumerator = _Enumerator(task, sim, EnumerationConfig(max_size=2))
+    enumerator.run()
+    rng = random.Random(3)
+    checked = 0
+    for _ in range(400):
+        program = deepcoder.random_program(rng, rng.choice((1, 2)), input_types=types)
+        if _tree_size(program) > 2:
+            continue
+        try:
+            data = _key([deepcoder.run(program, list(e.inputs)) for e in task.examples])
+        except ExecutionError:
+            continue
+        assert data in enumerator.seen, deepcoder.format(program)
+        checked += 1
+    assert checked > 100
+
+
+def test_calls_are_applications_times_examples_and_match_the_simulator():
+    for task, _ in _random_tasks(10, (2, 3), seed=4, k=3):
+        found, sim = _enumerate(task, calls=20_000)
+        assert found.calls == found.applications * 3 == sim.calls
+        if found.program is not None:
+            # The same program through the Simulator costs statements × examples.
+            fresh = Simulator(task, deepcoder, Budget(calls=None, seconds=None))
+            assert fresh.solves(found.program) and fresh.calls == len(found.program) * 3
+
+
+@pytest.mark.parametrize("calls", [0, 2, 7, 100, 1_000, 12_345])
+def test_calls_budget_is_never_exceeded_and_is_used_up(calls):
+    task = _unreachable([([3, -1, 4],), ([],), ([5, 5, -9, 2],)], (Type.LIST,))
+    found, sim = _enumerate(task, calls=calls)
+    assert found.stopped == "calls" and found.program is None
+    assert calls - 3 < sim.calls <= calls
+
+
+def test_enumeration_is_anytime_in_calls():
+    # Solved at budget B exactly when the unlimited run solved it within B calls.
+    for task, _ in _random_tasks(12, (2, 3), seed=5, k=3):
+        full, _ = _enumerate(task, calls=50_000)
+        for budget in (300, 3_000, 30_000):
+            part, _ = _enumerate(task, calls=budget)
+            solved_within = full.program is not None and full.calls <= budget
+            assert (part.program is not None) == solved_within
+            if solved_within:
+                assert part.program == full.program and part.calls == full.calls
+
+
+def test_seconds_budget_stops_the_search():
+    task = _unreachable([([3, -1, 4],), ([],), ([5, 5, -9, 2],)], (Type.LIST,))
+    found, _ = _enumerate(task, calls=None, seconds=0.05)
+    assert found.stopped == "seconds"
+    assert found.seconds < 2.0  # generous: the machine is shared
+
+
+def test_finite_value_space_is_exhausted():
+    tiny = Domain("tiny", {k: deepcoder.primitives[k] for k in ("REVERSE", "SORT")})
+    task = _unreachable([([3, -1, 4],), ([2, 1],)], (Type.LIST,))
+    found = enumerate_program(task, Simulator(task, tiny, Budget(calls=None, seconds=None)))
+    assert found.stopped == "exhausted"
+    assert found.values == 4  # a, REVERSE a, SORT a, REVERSE (SORT a)
+
+
+def test_target_equal_to_an_input():
+    last = Task("last", (Example(([1], [2, 3]), [2, 3]), Example(([4], [5]), [5])), (Type.LIST, Type.LIST))
+    found, _ = _enumerate(last)
+    assert found.program == Program(last.input_types, ()) and found.calls == 0
+    # The first input is already a known value, yet a program that rebuilds it is found.
+    first = Task("first", (Example(([1, 2], [9]), [1, 2]), Example(([0, 5], [8, 1]), [0, 5])), (Type.LIST, Type.LIST))
+    found, _ = _enumerate(first)
+    assert found.stopped == "solved" and verify(found.program, first, deepcoder)
+
+
+def test_solve_enumerate_result():
+    task, _ = _random_tasks(1, (2,), seed=6)[0]
+    result = solve(task, budget=Budget(calls=100_000))
+    assert result.verified and result.method == "enumerate" and result.task_id == task.id
+    assert 0 < result.calls <= 100_000 and result.seconds >= 0
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [({"max_size": -1}, "max_size"), ({"check_every": 0}, "check_every"), ({"check_every": 3}, "power of two")],
+)
+def test_bad_config(options, match):
+    with pytest.raises(ValueError, match=match):
+        EnumerationConfig(**options)

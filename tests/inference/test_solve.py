@@ -1,0 +1,60 @@
+"""solve: the registry, argument checks, and verification that never trusts the search."""
+
+import pytest
+from worldmodel.datasets import Example, Task, Type, deepcoder
+from worldmodel.inference import METHODS, Budget, BudgetExhausted, SolveResult, solve
+
+TASK = Task("sorted", (Example(([3, 1, 2],), [1, 2, 3]), Example(([5, -1],), [-1, 5])), (Type.LIST,))
+
+
+def test_unknown_method_lists_the_valid_choices():
+    with pytest.raises(ValueError, match="valid choices: .*enumerate"):
+        solve(TASK, method="telepathy")
+
+
+def test_budget_must_be_a_budget():
+    with pytest.raises(TypeError, match="Budget"):
+        solve(TASK, budget=1000)
+
+
+def test_a_wrong_program_is_never_verified(monkeypatch):
+    wrong = deepcoder.parse("a <- [int] | b <- REVERSE a")
+
+    def liar(task, *, model, budget, domain, seed):
+        return SolveResult(task.id, "liar", wrong, True, 1, 0.0)
+
+    monkeypatch.setitem(METHODS, "liar", liar)
+    result = solve(TASK, method="liar")
+    assert result.program == wrong and result.verified is False and result.method == "liar"
+
+
+def test_a_right_program_from_any_method_is_verified(monkeypatch):
+    right = deepcoder.parse("a <- [int] | b <- SORT a")
+
+    def modest(task, *, model, budget, domain, seed):
+        return SolveResult(task.id, "modest", right, False, 2, 0.0)
+
+    monkeypatch.setitem(METHODS, "modest", modest)
+    assert solve(TASK, method="modest").verified is True
+
+
+def test_budget_exhausted_escaping_a_method_gives_an_unsolved_result(monkeypatch):
+    def spender(task, *, model, budget, domain, seed):
+        raise BudgetExhausted(1003)
+
+    monkeypatch.setitem(METHODS, "spender", spender)
+    result = solve(TASK, method="spender", budget=Budget(calls=1000))
+    assert result.program is None and result.verified is False and result.calls == 1003
+
+
+def test_arguments_reach_the_method(monkeypatch):
+    seen = {}
+
+    def spy(task, *, model, budget, domain, seed):
+        seen.update(model=model, budget=budget, domain=domain, seed=seed)
+        return SolveResult(task.id, "spy", None, False, 0, 0.0)
+
+    monkeypatch.setitem(METHODS, "spy", spy)
+    budget = Budget(calls=5, seconds=1.0)
+    solve(TASK, "MODEL", "spy", budget=budget, seed=7)
+    assert seen == {"model": "MODEL", "budget": budget, "domain": deepcoder, "seed": 7}
