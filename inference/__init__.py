@@ -7,6 +7,10 @@ from ._enumerate import (
     enumerate_program,
     enumerate_search,
 )
+from ._scorer import HeuristicScorer, Scorer, WorldModelScorer, as_scorer, output_distance
+from ._search_energy import EnergySearchConfig, energy_search
+from ._search_mcmc import MCMCSearchConfig, PolicyEditProposal, mcmc_search
+from ._search_policy import PolicySearchConfig, policy_search
 from ._simulator import Budget, BudgetExhausted, Simulator, SolveResult, verify
 from ._solve import ANYTIME_METHODS, METHODS, MODEL_FREE_METHODS, solve
 
@@ -25,4 +29,16 @@ __all__ = [
     "METHODS",
     "MODEL_FREE_METHODS",
     "solve",
+    "Scorer",
+    "HeuristicScorer",
+    "WorldModelScorer",
+    "as_scorer",
+    "output_distance",
+    "PolicySearchConfig",
+    "policy_search",
+    "EnergySearchConfig",
+    "energy_search",
+    "MCMCSearchConfig",
+    "PolicyEditProposal",
+    "mcmc_search",
 ]

@@ -25,7 +25,6 @@ from typing import Protocol
 
 import torch
 from pyro.infer.mcmc.mcmc_kernel import MCMCKernel
-
 from worldmodel.datasets import Domain, Program, Type, Vocabulary
 
 __all__ = ["EditProposal", "UniformEditProposal", "EditMetropolisKernel"]

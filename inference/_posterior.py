@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from worldmodel.datasets import Domain, Program, Statement, Type
 
 __all__ = ["ExactPosterior", "enumerate_programs", "exact_posterior"]

@@ -10,7 +10,7 @@ from worldmodel.datasets import Domain, Program, Statement, Task, Type
 
 from ._simulator import Simulator, SolveResult, verify
 
-__all__ = ["Incumbent", "append_statements", "finish", "new_variable_is_redundant"]
+__all__ = ["Incumbent", "append_statements", "finish", "new_variable_is_redundant", "without_dead_code"]
 
 
 @dataclass
@@ -67,6 +67,31 @@ def new_variable_is_redundant(environments: list[list]) -> bool:
     return any(all(env[v] == value for env, value in zip(environments, last)) for v in range(width - 1))
 
 
+def without_dead_code(program: Program) -> Program:
+    """``program`` without the statements its output does not depend on.
+
+    The output on every input where ``program`` is valid is unchanged (a statement
+    nobody reads cannot change the last variable), so a verified solution stays one.
+
+    Example:
+        >>> from worldmodel.datasets import deepcoder
+        >>> p = deepcoder.parse("a <- [int] | b <- SUM a | c <- SORT a | d <- REVERSE c")
+        >>> deepcoder.format(without_dead_code(p))
+        'a <- [int] | b <- SORT a | c <- REVERSE b'
+    """
+    n, body = len(program.input_types), program.statements
+    if not body:
+        return program
+    live = {n + len(body) - 1}
+    for j in range(len(body) - 1, -1, -1):
+        if n + j in live:
+            live.update(body[j].args)
+    kept = [j for j in range(len(body)) if n + j in live]
+    renumber = {v: v for v in range(n)} | {n + j: n + i for i, j in enumerate(kept)}
+    statements = tuple(Statement(body[j].primitive, tuple(renumber[a] for a in body[j].args)) for j in kept)
+    return Program(program.input_types, statements)
+
+
 def finish(
     task: Task,
     method: str,
@@ -75,9 +100,13 @@ def finish(
     domain: Domain,
     diagnostics: dict[str, float] | None = None,
 ) -> SolveResult:
-    """The :class:`SolveResult`: the solution if one was found, else the best program,
-    with ``verified`` recomputed by :func:`verify` on every example (never trusted)."""
-    program = incumbent.solution if incumbent.solution is not None else incumbent.program
+    """The :class:`SolveResult`: the solution if one was found (without dead code), else
+    the best program, with ``verified`` recomputed by :func:`verify` on every example
+    (never trusted)."""
+    if incumbent.solution is not None:
+        program = without_dead_code(incumbent.solution)
+    else:
+        program = incumbent.program
     return SolveResult(
         task_id=task.id,
         method=method,
