@@ -1,5 +1,16 @@
 """Search and samplers that find programs from examples, and checks for samplers."""
 
+from . import strategies
+from ._checks import (
+    CheckResult,
+    SamplerCheckError,
+    SBCResult,
+    check_continuous,
+    check_samples,
+    check_seed,
+    run_sbc,
+)
+from ._edit_kernel import EditMetropolisKernel, EditProposal, UniformEditProposal
 from ._enumerate import (
     DEEPCODER_COMMUTATIVE,
     Enumeration,
@@ -7,6 +18,8 @@ from ._enumerate import (
     enumerate_program,
     enumerate_search,
 )
+from ._latent import LATENT_KERNELS, LatentSamples, sample_latent
+from ._posterior import ExactPosterior, enumerate_programs, exact_posterior
 from ._scorer import HeuristicScorer, Scorer, WorldModelScorer, as_scorer, output_distance
 from ._search_energy import EnergySearchConfig, energy_search
 from ._search_mcmc import MCMCSearchConfig, PolicyEditProposal, mcmc_search
@@ -41,4 +54,23 @@ __all__ = [
     "MCMCSearchConfig",
     "PolicyEditProposal",
     "mcmc_search",
+    # sampler checks
+    "strategies",
+    "ExactPosterior",
+    "enumerate_programs",
+    "exact_posterior",
+    "CheckResult",
+    "SBCResult",
+    "SamplerCheckError",
+    "check_samples",
+    "check_continuous",
+    "run_sbc",
+    "check_seed",
+    # samplers
+    "EditProposal",
+    "UniformEditProposal",
+    "EditMetropolisKernel",
+    "LATENT_KERNELS",
+    "LatentSamples",
+    "sample_latent",
 ]

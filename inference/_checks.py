@@ -9,6 +9,7 @@ time) before checking it, or the false-failure rate is larger than ``alpha``.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -22,11 +23,38 @@ from ._posterior import ExactPosterior
 __all__ = [
     "CheckResult",
     "SamplerCheckError",
+    "check_seed",
     "SBCResult",
     "check_samples",
     "check_continuous",
     "run_sbc",
 ]
+
+
+SEED_VARIABLE = "WORLDMODEL_TEST_SEED"
+
+
+def check_seed(default: int = 0) -> int:
+    """The seed for sampler checks: ``$WORLDMODEL_TEST_SEED`` if set, else ``default``.
+
+    Tests use fixed seeds; setting the variable reruns the same checks on other
+    seeds, which measures the real false-failure rate (``alpha`` per check).
+
+    Raises:
+        SamplerCheckError: the variable is set but not an integer.
+
+    Example:
+        >>> import os
+        >>> check_seed(7) if "WORLDMODEL_TEST_SEED" not in os.environ else 7
+        7
+    """
+    text = os.environ.get(SEED_VARIABLE)
+    if text is None:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise SamplerCheckError(f"{SEED_VARIABLE}={text!r} is not an integer seed") from None
 
 
 class SamplerCheckError(ValueError):
@@ -172,11 +200,16 @@ def _as_2d(x: object, name: str) -> np.ndarray:
     return a.astype(float)
 
 
-def _energy_statistic(x: np.ndarray, y: np.ndarray) -> float:
-    z = np.concatenate([x, y])
-    d = np.sqrt(((z[:, None, :] - z[None, :, :]) ** 2).sum(-1))
-    n = len(x)
-    return float(2 * d[:n, n:].mean() - d[:n, :n].mean() - d[n:, n:].mean())
+def _energy_statistics(d: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Energy distance for each column of 0/1 group labels ``groups`` ``(N+M, P)``."""
+    a = groups.astype(float)
+    b = 1.0 - a
+    n, m = a[:, 0].sum(), b[:, 0].sum()
+    da, db = d @ a, d @ b  # (N+M, P)
+    cross = (a * db).sum(0) / (n * m)
+    within_a = (a * da).sum(0) / (n * n)
+    within_b = (b * db).sum(0) / (m * m)
+    return 2 * cross - within_a - within_b
 
 
 def check_continuous(
@@ -241,14 +274,15 @@ def check_continuous(
     # Standardise by the reference's scale so no coordinate dominates the distance.
     scale = y.std(0) + 1e-12
     x, y = x / scale, y / scale
-    observed = _energy_statistic(x, y)
     z = np.concatenate([x, y])
+    d = np.sqrt(((z[:, None, :] - z[None, :, :]) ** 2).sum(-1))  # (N+M, N+M)
     n = len(x)
+    labels = np.zeros(len(z), dtype=bool)
+    labels[:n] = True
     rng = np.random.default_rng(seed)
-    exceed = 0
-    for _ in range(num_permutations):
-        perm = rng.permutation(len(z))
-        exceed += _energy_statistic(z[perm[:n]], z[perm[n:]]) >= observed
+    permuted = np.stack([rng.permutation(labels) for _ in range(num_permutations)], axis=1)
+    observed = float(_energy_statistics(d, labels[:, None])[0])
+    exceed = int((_energy_statistics(d, permuted) >= observed).sum())
     p_value = (1 + exceed) / (1 + num_permutations)
     return CheckResult("energy", observed, p_value, alpha, bool(p_value > alpha), {"n": n, "m": len(y), "permutations": num_permutations})
 
@@ -284,6 +318,7 @@ def run_sbc(
     bins: int | None = None,
     alpha: float = 1e-3,
     seed: int = 0,
+    pool_dimensions: bool = False,
 ) -> SBCResult:
     """Simulation-based calibration (Talts et al., 2018) of a sampler of continuous latents.
 
@@ -313,9 +348,14 @@ def run_sbc(
             of L + 1 that keeps >= 5 expected simulations per bin, at most 20).
         alpha: the level (default 1e-3).
         seed: seeds the ``random.Random`` passed to the three callables (default 0).
+        pool_dimensions: one test over the ranks of all dimensions together, for
+            exchangeable dimensions: e.g. D independent simulations stacked into one
+            latent so one chain serves them all (default False: one test per
+            dimension, Bonferroni).
 
     Returns:
-        An :class:`SBCResult`.
+        An :class:`SBCResult` (with ``pool_dimensions``, ``statistic`` and
+        ``p_values`` have shape ``(1,)``).
 
     Raises:
         SamplerCheckError: bad sizes, bins not dividing L + 1, or draws of the wrong shape.
@@ -332,9 +372,7 @@ def run_sbc(
     if num_simulations < 2 or num_posterior_draws < 1:
         raise SamplerCheckError("num_simulations must be >= 2 and num_posterior_draws >= 1")
     values = num_posterior_draws + 1
-    if bins is None:
-        bins = max(b for b in range(1, min(values, 20) + 1) if values % b == 0 and num_simulations / b >= 5)
-    if bins < 2 or values % bins:
+    if bins is not None and (bins < 2 or values % bins):
         raise SamplerCheckError(
             f"bins={bins} must be >= 2 and divide num_posterior_draws + 1 = {values}; "
             "choose num_posterior_draws so L + 1 has a divisor >= 2 (e.g. L = 19, 39, 99)"
@@ -354,10 +392,20 @@ def run_sbc(
             )
         ranks.append((draws < theta).sum(0))
     ranks = np.asarray(ranks)
+    columns = [ranks.reshape(-1)] if pool_dimensions else list(ranks.T)
+    if bins is None:
+        per_test = len(columns[0])
+        divisors = [b for b in range(2, min(values, 20) + 1) if values % b == 0 and per_test / b >= 5]
+        if not divisors:
+            raise SamplerCheckError(
+                f"{per_test} ranks per test are too few for >= 5 per bin with L + 1 = {values} rank values; "
+                "run more simulations or choose L so L + 1 has a small divisor"
+            )
+        bins = max(divisors)
     group = values // bins
-    counts = np.stack([np.bincount(r // group, minlength=bins) for r in ranks.T])
+    counts = np.stack([np.bincount(r // group, minlength=bins) for r in columns])
     statistic, p_values = stats.chisquare(counts, axis=1)
-    d = ranks.shape[1]
+    d = len(columns)
     advice = (
         "ranks piled at both ends: posterior too narrow or draws autocorrelated (thin the chain); "
         "at one end: posterior biased; in the middle: posterior too wide"
