@@ -1,6 +1,8 @@
 """Search and samplers that find programs from examples, and checks for samplers."""
 
 from . import strategies
+from ._bench import BenchConfig, BenchReport, format_table, load_model, run_bench
+from ._benchplot import plot_bench
 from ._checks import (
     CheckResult,
     SamplerCheckError,
@@ -73,4 +75,10 @@ __all__ = [
     "LATENT_KERNELS",
     "LatentSamples",
     "sample_latent",
+    "BenchConfig",
+    "BenchReport",
+    "format_table",
+    "load_model",
+    "plot_bench",
+    "run_bench",
 ]

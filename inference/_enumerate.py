@@ -26,12 +26,19 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import chain, combinations_with_replacement, product
 
 from worldmodel.datasets import Program, Statement, Task, Type
 
 from ._simulator import BudgetExhausted, Simulator, SolveResult, verify
 
-__all__ = ["DEEPCODER_COMMUTATIVE", "EnumerationConfig", "Enumeration", "enumerate_program", "enumerate_search"]
+__all__ = [
+    "DEEPCODER_COMMUTATIVE",
+    "EnumerationConfig",
+    "Enumeration",
+    "enumerate_program",
+    "enumerate_search",
+]
 
 DEEPCODER_COMMUTATIVE = frozenset({"ZIPWITH(+)", "ZIPWITH(*)", "ZIPWITH(min)", "ZIPWITH(max)"})
 """DeepCoder primitives whose two arguments commute: only one argument order is tried."""
@@ -57,9 +64,13 @@ class EnumerationConfig:
 
     def __post_init__(self) -> None:
         if self.max_size is not None and self.max_size < 0:
-            raise ValueError(f"EnumerationConfig.max_size must be >= 0 or None, got {self.max_size}")
+            raise ValueError(
+                f"EnumerationConfig.max_size must be >= 0 or None, got {self.max_size}"
+            )
         if self.check_every < 1 or self.check_every & (self.check_every - 1):
-            raise ValueError(f"EnumerationConfig.check_every must be a power of two, got {self.check_every}")
+            raise ValueError(
+                f"EnumerationConfig.check_every must be a power of two, got {self.check_every}"
+            )
 
 
 @dataclass
@@ -98,7 +109,9 @@ def _key(results: list) -> tuple:
     return tuple(tuple(v) if isinstance(v, list) else v for v in results)
 
 
-def enumerate_program(task: Task, simulator: Simulator, *, config: EnumerationConfig = EnumerationConfig()) -> Enumeration:
+def enumerate_program(
+    task: Task, simulator: Simulator, *, config: EnumerationConfig = EnumerationConfig()
+) -> Enumeration:
     """Find a program for ``task`` by bottom-up enumeration, charging ``simulator``.
 
     Args:
@@ -134,10 +147,15 @@ class _Enumerator:
         self.K = len(sim.inputs)
         # Every value: its data (K results) and how it was built.
         self.datas: list[tuple] = []
-        self.origins: list[tuple[str, tuple[int, ...]] | int] = []  # (primitive, args) or input index
+        self.origins: list[
+            tuple[str, tuple[int, ...]] | int
+        ] = []  # (primitive, args) or input index
         self.seen: dict[tuple, int] = {}
         # levels[type][s] = (ids, datas) of the values first built at tree size s.
-        self.levels: dict[Type, list[tuple[list[int], list[tuple]]]] = {Type.INT: [([], [])], Type.LIST: [([], [])]}
+        self.levels: dict[Type, list[tuple[list[int], list[tuple]]]] = {
+            Type.INT: [([], [])],
+            Type.LIST: [([], [])],
+        }
         for i, t in enumerate(task.input_types):
             data = _key([x[i] for x in sim.inputs])
             if data in self.seen:  # two equal inputs: either one serves
@@ -196,7 +214,14 @@ class _Enumerator:
             return self.finish(Program(inputs, ()), "solved", 0)
         unary, binary = [], []
         for name, p in sim.domain.primitives.items():
-            entry = (name, p.function, p.arg_types, p.return_type, p.return_type is Type.LIST, p.creates_values)
+            entry = (
+                name,
+                p.function,
+                p.arg_types,
+                p.return_type,
+                p.return_type is Type.LIST,
+                p.creates_values,
+            )
             if len(p.arg_types) == 1:
                 unary.append(entry)
             elif len(p.arg_types) == 2:
@@ -222,7 +247,8 @@ class _Enumerator:
                     self.levels[t].append(([], []))
                 for entry in unary:
                     ids, ds = self.levels[entry[2][0]][size - 1]
-                    found = self._apply(entry, size, (((a,), (d,)) for a, d in zip(ids, ds)))
+                    # zip of 1-tuples: ((a,), (x,)) items built in C, no Python generator.
+                    found = self._apply(entry, size, zip(zip(ids), zip(ds)))
                     if found is not None:
                         return self.finish(found, "solved", size)
                 for entry in binary:
@@ -233,12 +259,15 @@ class _Enumerator:
                             continue
                         ids0, ds0 = self.levels[t0][i]
                         ids1, ds1 = self.levels[t1][j]
-                        same = commutes and i == j
-                        pairs = (
-                            ((a, b), (x, y))
-                            for n, (a, x) in enumerate(zip(ids0, ds0))
-                            for b, y in zip(ids1[n:] if same else ids1, ds1[n:] if same else ds1)
-                        )
+                        # ((a, b), (x, y)) items, ids and data paired in the same order;
+                        # for commuting arguments of one level, each unordered pair once.
+                        if commutes and i == j:
+                            pairs = zip(
+                                combinations_with_replacement(ids0, 2),
+                                combinations_with_replacement(ds0, 2),
+                            )
+                        else:
+                            pairs = zip(product(ids0, ids1), product(ds0, ds1))
                         found = self._apply(entry, size, pairs)
                         if found is not None:
                             return self.finish(found, "solved", size)
@@ -286,10 +315,8 @@ class _Enumerator:
                 except (IndexError, ValueError):
                     continue
                 if creates:
-                    if is_list:
-                        if any(v and (min(v) < lo or max(v) > hi) for v in out):
-                            continue
-                    elif min(out) < lo or max(out) > hi:
+                    flat = tuple(chain.from_iterable(out)) if is_list else out
+                    if flat and (min(flat) < lo or max(flat) > hi):
                         continue
                 if out in seen:
                     if target_is_input and out == target:
@@ -307,7 +334,9 @@ class _Enumerator:
             self.calls, self.applications = calls, applications
 
 
-def enumerate_search(task: Task, *, model: object = None, budget, domain, seed: int = 0) -> SolveResult:
+def enumerate_search(
+    task: Task, *, model: object = None, budget, domain, seed: int = 0
+) -> SolveResult:
     """The ``"enumerate"`` method of :func:`~worldmodel.inference.solve` (no model, no randomness).
 
     Args:

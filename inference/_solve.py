@@ -95,5 +95,9 @@ def solve(
         result = SolveResult(task.id, method, None, False, calls, 0.0)
     seconds = time.perf_counter() - start
     return replace(
-        result, task_id=task.id, method=method, verified=verify(result.program, task, domain), seconds=seconds
+        result,
+        task_id=task.id,
+        method=method,
+        verified=verify(result.program, task, domain),
+        seconds=seconds,
     )

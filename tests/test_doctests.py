@@ -14,7 +14,9 @@ def _modules() -> list[str]:
     names = set(PACKAGES)
     for package in PACKAGES:
         path = importlib.import_module(package).__path__
-        names.update(info.name for info in pkgutil.iter_modules(path, prefix=f"{package}.") if not info.ispkg)
+        names.update(
+            info.name for info in pkgutil.iter_modules(path, prefix=f"{package}.") if not info.ispkg
+        )
     return sorted(names)
 
 

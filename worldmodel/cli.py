@@ -11,3 +11,240 @@ __all__ = ["main"]
 @click.version_option(package_name="worldmodel")
 def main() -> None:
     """Learn world models of programs and use them to find programs from examples."""
+
+
+class _Count(click.ParamType):
+    """A number of calls, written as an integer or in e-notation (``1e5``)."""
+
+    name = "count"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        try:
+            number = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a number of calls (e.g. 100000 or 1e5)", param, ctx)
+        if number != int(number) or number < 0:
+            self.fail(f"{value!r} is not a whole number >= 0", param, ctx)
+        return int(number)
+
+
+class _CountList(click.ParamType):
+    """Comma-separated positive call budgets, e.g. ``1e2,1e3,1e4``."""
+
+    name = "counts"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        counts = tuple(
+            _Count().convert(v.strip(), param, ctx) for v in str(value).split(",") if v.strip()
+        )
+        if not counts or 0 in counts:
+            self.fail(
+                f"{value!r}: give positive budgets separated by commas, e.g. 1e2,1e3", param, ctx
+            )
+        return counts
+
+
+def _check_method(method: str) -> None:
+    from worldmodel.inference import METHODS
+
+    if method not in METHODS:
+        raise click.BadParameter(
+            f"unknown method {method!r}; valid choices: {', '.join(sorted(METHODS))}"
+        )
+
+
+@main.command()
+@click.argument("tasks", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--method",
+    default="enumerate",
+    show_default=True,
+    help="A search method (see worldmodel.inference.METHODS).",
+)
+@click.option(
+    "--calls",
+    type=_Count(),
+    default=100_000,
+    show_default=True,
+    help="Simulator-call budget per task (1e5 works).",
+)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Wall-clock limit per task.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write one JSON line per task here (atomically).",
+)
+@click.option(
+    "--model",
+    type=click.Path(exists=True),
+    default=None,
+    help="A saved WorldModel for the learned methods.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Task i is solved with seed SEED + i."
+)
+def solve(tasks, method, calls, seconds, out, model, seed):
+    """Find a program for every task of TASKS (a task file, one JSON object per line).
+
+    Malformed lines are reported on stderr as FILE:LINE: reason and skipped; the good
+    lines are still solved. Exit code: 0 if every line was good, 1 if any line was
+    malformed, 2 for a usage error.
+    """
+    import json
+    import statistics
+    import time
+
+    from worldmodel.datasets import atomic_write_text, deepcoder, iter_tasks
+    from worldmodel.inference import MODEL_FREE_METHODS, Budget, load_model
+    from worldmodel.inference import solve as solve_task
+
+    _check_method(method)
+    if method in MODEL_FREE_METHODS:
+        if model is not None:
+            click.echo(f"note: {method} uses no model; --model ignored", err=True)
+        loaded = None
+    else:
+        try:
+            loaded = load_model(model)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--model") from None
+    budget = Budget(calls=calls, seconds=seconds)
+    lines, solved_calls, malformed, total, solved = [], [], 0, 0, 0
+    start = time.perf_counter()
+    try:
+        for index, item in enumerate(iter_tasks(tasks, deepcoder)):
+            if isinstance(item, ValueError):
+                click.echo(str(item), err=True)
+                malformed += 1
+                continue
+            result = solve_task(
+                item, loaded, method, budget=budget, domain=deepcoder, seed=seed + index
+            )
+            total += 1
+            solved += result.verified
+            if result.verified:
+                solved_calls.append(result.calls)
+            text = deepcoder.format(result.program) if result.program is not None else None
+            record = {
+                "id": result.task_id,
+                "method": method,
+                "program": text,
+                "verified": result.verified,
+                "calls": result.calls,
+                "seconds": round(result.seconds, 6),
+            }
+            lines.append(json.dumps(record) + "\n")
+            status = (
+                f"solved in {result.calls} calls"
+                if result.verified
+                else f"not solved ({result.calls} calls)"
+            )
+            click.echo(
+                f"{result.task_id}: {status}, {result.seconds:.3f} s"
+                + (f": {text}" if result.verified else "")
+            )
+    finally:  # a kill (Ctrl-C) still leaves the results so far, written whole
+        if out is not None:
+            atomic_write_text(out, "".join(lines))
+    median = f"{statistics.median(solved_calls):g}" if solved_calls else "-"
+    rate = f" ({solved / total:.1%})" if total else ""
+    click.echo(
+        f"solved {solved}/{total}{rate}; median calls on solved: {median}; "
+        f"{time.perf_counter() - start:.1f} s; method {method}, budget {calls} calls / {seconds} s"
+    )
+    if malformed:
+        click.echo(f"{malformed} malformed line(s) skipped (exit code 1)", err=True)
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("tasks", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--methods", default="enumerate", show_default=True, help="Comma-separated search methods."
+)
+@click.option(
+    "--calls",
+    "budgets",
+    type=_CountList(),
+    default="1e2,1e3,1e4,1e5",
+    show_default=True,
+    help="Comma-separated call budgets.",
+)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Wall-clock limit per run (default: none, calls only).",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=None, help="Processes (default: all cores)."
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="bench",
+    show_default=True,
+    help="Output folder (resumable).",
+)
+@click.option(
+    "--model",
+    type=click.Path(exists=True),
+    default=None,
+    help="A saved WorldModel for the learned methods.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Task i is solved with seed SEED + i."
+)
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    show_default=True,
+    help="Show a progress bar on stderr.",
+)
+def bench(tasks, methods, budgets, seconds, workers, out, model, seed, progress):
+    """Solve rate against the calls budget for each method on TASKS; writes OUT/bench.json,
+    OUT/bench.png and OUT/results.jsonl.
+
+    Rerunning the same command resumes: finished (method, task, budget) results in
+    OUT/results.jsonl are kept. Exit code: 0 if every task line was good, 1 if any
+    was malformed (reported on stderr and skipped), 2 for a usage error.
+    """
+    from worldmodel.inference import BenchConfig, format_table, run_bench
+
+    names = tuple(m.strip() for m in methods.split(",") if m.strip())
+    for name in names:
+        _check_method(name)
+    try:
+        config = BenchConfig(
+            methods=names, budgets=budgets, seconds=seconds, workers=workers, model=model, seed=seed
+        )
+        # The command as it ran, defaults spelled out, so that it repeats exactly.
+        command = ["worldmodel", "bench", tasks, "--methods", ",".join(names)]
+        command += ["--calls", ",".join(map(str, budgets))]
+        for flag, value in (("--seconds", seconds), ("--workers", workers), ("--model", model)):
+            command += [flag, str(value)] if value is not None else []
+        command += ["--out", out, "--seed", str(seed)]
+        report = run_bench(tasks, out, config=config, command=command, progress=progress)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    for error in report.errors:
+        click.echo(str(error), err=True)
+    click.echo(format_table(report.rows))
+    click.echo(
+        f"{report.total} tasks; {report.ran} runs now, {report.reused} results reused; "
+        f"wrote {report.table_path} and {report.figure_path}"
+    )
+    if report.errors:
+        click.echo(f"{len(report.errors)} malformed line(s) skipped (exit code 1)", err=True)
+        raise SystemExit(1)

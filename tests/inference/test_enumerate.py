@@ -31,7 +31,9 @@ def _random_tasks(count: int, lengths, seed: int, k: int = 5) -> list[tuple[Task
         program = deepcoder.random_program(rng, rng.choice(lengths))
         examples = deepcoder.random_examples(program, k, rng)
         if examples is not None:
-            tasks.append((Task(f"t{len(tasks)}", tuple(examples), program.input_types, program), program))
+            tasks.append(
+                (Task(f"t{len(tasks)}", tuple(examples), program.input_types, program), program)
+            )
     return tasks
 
 
@@ -148,11 +150,17 @@ def test_finite_value_space_is_exhausted():
 
 
 def test_target_equal_to_an_input():
-    last = Task("last", (Example(([1], [2, 3]), [2, 3]), Example(([4], [5]), [5])), (Type.LIST, Type.LIST))
+    last = Task(
+        "last", (Example(([1], [2, 3]), [2, 3]), Example(([4], [5]), [5])), (Type.LIST, Type.LIST)
+    )
     found, _ = _enumerate(last)
     assert found.program == Program(last.input_types, ()) and found.calls == 0
     # The first input is already a known value, yet a program that rebuilds it is found.
-    first = Task("first", (Example(([1, 2], [9]), [1, 2]), Example(([0, 5], [8, 1]), [0, 5])), (Type.LIST, Type.LIST))
+    first = Task(
+        "first",
+        (Example(([1, 2], [9]), [1, 2]), Example(([0, 5], [8, 1]), [0, 5])),
+        (Type.LIST, Type.LIST),
+    )
     found, _ = _enumerate(first)
     assert found.stopped == "solved" and verify(found.program, first, deepcoder)
 
@@ -166,7 +174,11 @@ def test_solve_enumerate_result():
 
 @pytest.mark.parametrize(
     "options, match",
-    [({"max_size": -1}, "max_size"), ({"check_every": 0}, "check_every"), ({"check_every": 3}, "power of two")],
+    [
+        ({"max_size": -1}, "max_size"),
+        ({"check_every": 0}, "check_every"),
+        ({"check_every": 3}, "power of two"),
+    ],
 )
 def test_bad_config(options, match):
     with pytest.raises(ValueError, match=match):

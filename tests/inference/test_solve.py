@@ -4,7 +4,9 @@ import pytest
 from worldmodel.datasets import Example, Task, Type, deepcoder
 from worldmodel.inference import METHODS, Budget, BudgetExhausted, SolveResult, solve
 
-TASK = Task("sorted", (Example(([3, 1, 2],), [1, 2, 3]), Example(([5, -1],), [-1, 5])), (Type.LIST,))
+TASK = Task(
+    "sorted", (Example(([3, 1, 2],), [1, 2, 3]), Example(([5, -1],), [-1, 5])), (Type.LIST,)
+)
 
 
 def test_unknown_method_lists_the_valid_choices():

@@ -1,0 +1,488 @@
+"""``bench``: solve rate against the calls budget, for every method, on a task file.
+
+One run solves every task with every method at every budget, in parallel across
+processes, and appends each finished ``(method, task, budget)`` result to
+``DIR/results.jsonl`` at once (one flushed line each), so a killed run resumes where
+it stopped: a rerun with the same settings skips what is there, and a half-written
+last line is dropped. ``DIR/bench.json`` holds the table (per method × budget, and
+per task ``length`` when the tasks have one) with the command, date and machine;
+``DIR/bench.png`` plots it.
+
+Anytime methods (:data:`~worldmodel.inference.ANYTIME_METHODS`, e.g. enumeration)
+are run once per task at the largest budget still needed: such a run makes exactly
+the first B calls of the run at budget B, so the task is solved at B iff it was
+solved within B calls. That holds in calls, not in seconds: when the seconds limit
+stopped the run after C calls, only the budgets B <= C are read off it, and each
+larger budget is run on its own (it normally stops at the seconds limit too). Such
+results are marked ``"stopped_by_seconds"``; by default there is no seconds limit,
+so the table depends on calls alone and not on the machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import json
+import multiprocessing
+import os
+import platform
+import statistics
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from worldmodel.datasets import DOMAINS, Task, TaskFileError, atomic_write_text, read_tasks
+
+from ._simulator import Budget, SolveResult
+from ._solve import ANYTIME_METHODS, METHODS, MODEL_FREE_METHODS, solve
+
+__all__ = ["BenchConfig", "BenchReport", "run_bench", "format_table", "load_model"]
+
+RESULTS, TABLE, FIGURE, SETTINGS = "results.jsonl", "bench.json", "bench.png", "run.json"
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What to run.
+
+    Attributes:
+        methods: keys of :data:`~worldmodel.inference.METHODS` (default ``("enumerate",)``).
+        budgets: simulator-call budgets (default 1e2, 1e3, 1e4, 1e5).
+        seconds: wall-clock limit per run (default ``None``: calls only, so results
+            do not depend on the machine).
+        workers: processes (default ``None``: ``os.cpu_count()``); 1 runs in this process.
+        model: path of a saved ``WorldModel`` for the learned methods (default ``None``).
+        domain: a key of ``worldmodel.datasets.DOMAINS`` (default ``"deepcoder"``).
+        seed: task ``i`` is solved with seed ``seed + i`` (default 0).
+    """
+
+    methods: tuple[str, ...] = ("enumerate",)
+    budgets: tuple[int, ...] = (100, 1_000, 10_000, 100_000)
+    seconds: float | None = None
+    workers: int | None = None
+    model: str | None = None
+    domain: str = "deepcoder"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.methods if m not in METHODS]
+        if unknown or not self.methods:
+            raise ValueError(
+                f"unknown method(s) {unknown}; valid choices: {', '.join(sorted(METHODS))}"
+            )
+        if not self.budgets or any(not isinstance(b, int) or b <= 0 for b in self.budgets):
+            raise ValueError(f"budgets must be positive integers, got {list(self.budgets)}")
+        if self.seconds is not None and self.seconds <= 0:
+            raise ValueError(f"seconds must be > 0 or None, got {self.seconds}")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+        if self.domain not in DOMAINS:
+            raise ValueError(
+                f"unknown domain {self.domain!r}; valid choices: {', '.join(sorted(DOMAINS))}"
+            )
+
+
+@dataclass
+class BenchReport:
+    """What a bench run produced.
+
+    Attributes:
+        rows: one dict per method × budget: ``method, budget, solved, total,
+            solve_rate, median_calls_solved, stopped_by_seconds, by_length``.
+        total: good tasks in the file.
+        errors: one per malformed line of the task file (those tasks are not run).
+        ran: runs made now; reused: results read back from an earlier run, or
+            (anytime methods) read off its results at other budgets.
+        table_path, figure_path, results_path: the files written.
+    """
+
+    rows: list[dict]
+    total: int
+    errors: list[TaskFileError]
+    ran: int
+    reused: int
+    table_path: Path
+    figure_path: Path
+    results_path: Path
+    settings: dict = field(default_factory=dict)
+
+
+def load_model(path: str | None) -> object:
+    """Load a saved ``WorldModel`` (``None`` for no path).
+
+    Raises:
+        ValueError: this installation has no ``WorldModel`` or the file cannot be loaded.
+    """
+    if path is None:
+        return None
+    try:
+        from worldmodel import WorldModel  # the model layer is optional for enumeration
+    except ImportError:
+        raise ValueError(
+            f"cannot load model {path!r}: this build of worldmodel has no WorldModel"
+        ) from None
+    try:
+        return WorldModel.load(path)
+    except (OSError, ValueError, KeyError) as error:
+        raise ValueError(f"cannot load model {path!r}: {error}") from None
+
+
+_DEFAULT_CONFIG = BenchConfig()
+
+# Per-process state of the workers, set once by _init_worker (not passed per job).
+_STATE: dict = {}
+
+
+def _init_worker(tasks_path: str, config: BenchConfig) -> None:
+    domain = DOMAINS[config.domain]
+    needs_model = any(m not in MODEL_FREE_METHODS for m in config.methods)
+    _STATE.update(
+        tasks=read_tasks(tasks_path, domain).tasks,
+        domain=domain,
+        config=config,
+        model=load_model(config.model) if needs_model else None,
+    )
+
+
+def _record(
+    task: Task,
+    method: str,
+    budget: int,
+    result: SolveResult | None,
+    *,
+    derived: bool,
+    timed_out: bool,
+) -> dict:
+    domain = _STATE["domain"]
+    solved = result is not None and result.verified
+    return {
+        "method": method,
+        "task": task.id,
+        "budget": budget,
+        "length": task.extra.get("length"),
+        "verified": solved,
+        # A result read off a larger run: exact for a solved task; for an unsolved
+        # one the calls a run at this budget would spend are not known exactly.
+        "calls": result.calls if result is not None and (solved or not derived) else None,
+        "seconds": result.seconds if result is not None and (solved or not derived) else None,
+        "program": domain.format(result.program) if solved else None,
+        "derived": derived,
+        "stopped_by_seconds": timed_out,
+    }
+
+
+def _run_job(job: tuple[str, int, tuple[int, ...]]) -> list[dict]:
+    method, index, budgets = job
+    task, config = _STATE["tasks"][index], _STATE["config"]
+    model = None if method in MODEL_FREE_METHODS else _STATE["model"]
+
+    def run(budget: int) -> tuple[SolveResult, bool]:
+        result = solve(
+            task,
+            model,
+            method,
+            budget=Budget(calls=budget, seconds=config.seconds),
+            domain=_STATE["domain"],
+            seed=config.seed + index,
+        )
+        timed_out = (
+            not result.verified and config.seconds is not None and result.seconds >= config.seconds
+        )
+        return result, timed_out
+
+    records = []
+    if method not in ANYTIME_METHODS:
+        for budget in budgets:
+            result, timed_out = run(budget)
+            records.append(
+                _record(task, method, budget, result, derived=False, timed_out=timed_out)
+            )
+        return records
+    top = max(budgets)
+    result, timed_out = run(top)
+    for budget in sorted(budgets):
+        if budget == top:
+            records.append(
+                _record(task, method, budget, result, derived=False, timed_out=timed_out)
+            )
+        elif result.verified:
+            within = result.calls <= budget
+            records.append(
+                _record(
+                    task, method, budget, result if within else None, derived=True, timed_out=False
+                )
+            )
+        elif not timed_out or budget <= result.calls:
+            records.append(_record(task, method, budget, result, derived=True, timed_out=False))
+        else:  # the clock, not the calls, stopped the large run before this budget
+            own, own_timed_out = run(budget)
+            records.append(
+                _record(task, method, budget, own, derived=False, timed_out=own_timed_out)
+            )
+    return records
+
+
+def _derive(records: Sequence[dict], budget: int) -> dict | None:
+    """An anytime method's result at ``budget`` read off its results at other budgets,
+    where that is exact: solved within C calls means solved at every budget >= C and
+    unsolved below; unsolved at B' by calls alone means unsolved at every budget <= B'."""
+    for record in records:
+        if record["verified"]:
+            solved = record["calls"] <= budget
+            return {
+                **record,
+                "budget": budget,
+                "verified": solved,
+                "calls": record["calls"] if solved else None,
+                "seconds": record["seconds"] if solved else None,
+                "program": record["program"] if solved else None,
+                "derived": True,
+                "stopped_by_seconds": False,
+            }
+    for record in records:
+        if record["budget"] >= budget and not record["stopped_by_seconds"]:
+            return {**record, "budget": budget, "calls": None, "seconds": None, "derived": True}
+    return None
+
+
+def _read_results(path: Path) -> tuple[dict[tuple, dict], bool]:
+    """Results by (method, task, budget), first one kept; and whether a line was bad."""
+    done: dict[tuple, dict] = {}
+    bad = False
+    if not path.exists():
+        return done, bad
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                record = json.loads(line)
+                key = (record["method"], record["task"], record["budget"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                bad = True  # a line cut short by a kill: that run is simply redone
+                continue
+            done.setdefault(key, record)
+    return done, bad
+
+
+def _settings(tasks_path: str, config: BenchConfig) -> dict:
+    digest = hashlib.sha256(Path(tasks_path).read_bytes()).hexdigest()
+    return {
+        "tasks": os.path.abspath(tasks_path),
+        "tasks_sha256": digest,
+        "seconds": config.seconds,
+        "model": config.model,
+        "domain": config.domain,
+        "seed": config.seed,
+    }
+
+
+def _summarise(records: Iterable[dict], tasks: Sequence[Task], config: BenchConfig) -> list[dict]:
+    by_key = {(r["method"], r["task"], r["budget"]): r for r in records}
+    lengths = sorted({t.extra["length"] for t in tasks if isinstance(t.extra.get("length"), int)})
+    rows = []
+    for method in config.methods:
+        for budget in sorted(config.budgets):
+            results = [by_key[(method, t.id, budget)] for t in tasks]
+            solved = [r for r in results if r["verified"]]
+            row = {
+                "method": method,
+                "budget": budget,
+                "solved": len(solved),
+                "total": len(results),
+                "solve_rate": len(solved) / len(results) if results else 0.0,
+                "median_calls_solved": statistics.median(r["calls"] for r in solved)
+                if solved
+                else None,
+                "stopped_by_seconds": sum(r["stopped_by_seconds"] for r in results),
+                "by_length": {},
+            }
+            for length in lengths:
+                group = [r for r, t in zip(results, tasks) if t.extra.get("length") == length]
+                ok = sum(r["verified"] for r in group)
+                row["by_length"][str(length)] = {
+                    "solved": ok,
+                    "total": len(group),
+                    "solve_rate": ok / len(group),
+                }
+            rows.append(row)
+    return rows
+
+
+def format_table(rows: Sequence[dict]) -> str:
+    """The table as text: one line per method × budget, solve rate per length last.
+
+    Example:
+        >>> print(format_table([{"method": "enumerate", "budget": 100, "solved": 1, "total": 2,
+        ...     "solve_rate": 0.5, "median_calls_solved": 40, "by_length": {"1": {"solve_rate": 1.0}}}]))
+        method       budget   solved   rate  median calls  by length
+        enumerate       100      1/2  50.0%            40  1:100%
+    """
+    lines = [
+        f"{'method':<10} {'budget':>8} {'solved':>8} {'rate':>6}  {'median calls':>12}  by length"
+    ]
+    for r in rows:
+        median = "-" if r["median_calls_solved"] is None else f"{r['median_calls_solved']:g}"
+        lengths = " ".join(f"{k}:{v['solve_rate']:.0%}" for k, v in r["by_length"].items())
+        lines.append(
+            f"{r['method']:<10} {r['budget']:>8} {r['solved']:>4}/{r['total']:<3} {r['solve_rate']:>6.1%}"
+            f"  {median:>12}  {lengths}"
+        )
+    return "\n".join(lines)
+
+
+def run_bench(
+    tasks_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    config: BenchConfig = _DEFAULT_CONFIG,
+    command: Sequence[str] | None = None,
+    progress: bool = True,
+) -> BenchReport:
+    """Run every method on every task at every budget; write and return the table.
+
+    Args:
+        tasks_path: a task file (malformed lines are reported in ``errors`` and skipped).
+        out_dir: where ``results.jsonl``, ``bench.json``, ``bench.png`` and ``run.json`` go.
+        config: the methods, budgets and limits (default :class:`BenchConfig`).
+        command: the command line recorded in ``bench.json`` (default ``sys.argv``).
+        progress: show a tqdm progress bar on stderr (default True).
+
+    Returns:
+        A :class:`BenchReport`.
+
+    Raises:
+        ValueError: duplicate task ids, or ``out_dir`` holds results of a run with
+            other settings (task file, seconds, model, domain or seed).
+    """
+    from tqdm import tqdm
+
+    from ._benchplot import plot_bench
+
+    tasks_path = str(tasks_path)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    domain = DOMAINS[config.domain]
+    task_file = read_tasks(tasks_path, domain)
+    tasks = task_file.tasks
+    ids = [t.id for t in tasks]
+    if len(set(ids)) != len(ids):
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        raise ValueError(
+            f"{tasks_path}: task ids must be unique (results are kept by id); repeated: {twice[:5]}"
+        )
+
+    settings = _settings(tasks_path, config)
+    settings_path = out / SETTINGS
+    if settings_path.exists():
+        old = json.loads(settings_path.read_text(encoding="utf-8"))
+        changed = [k for k in settings if old.get(k) != settings[k]]
+        if changed:
+            raise ValueError(
+                f"{out} holds results of a run with other settings ({', '.join(changed)} differ); "
+                "use another output folder or delete it"
+            )
+    else:
+        atomic_write_text(settings_path, json.dumps(settings, indent=2) + "\n")
+
+    results_path = out / RESULTS
+    done, bad = _read_results(results_path)
+    if bad:  # drop the cut line so that appends start on a fresh line
+        atomic_write_text(results_path, "".join(json.dumps(r) + "\n" for r in done.values()))
+
+    jobs = []
+    reused = 0
+    known: dict[tuple[str, str], list[dict]] = {}
+    for record in done.values():
+        known.setdefault((record["method"], record["task"]), []).append(record)
+    derived_now = []
+    for method in config.methods:
+        for index, task in enumerate(tasks):
+            needed = []
+            for budget in sorted(set(config.budgets)):
+                if (method, task.id, budget) in done:
+                    reused += 1
+                    continue
+                derived = (
+                    _derive(known.get((method, task.id), []), budget)
+                    if method in ANYTIME_METHODS
+                    else None
+                )
+                if derived is None:
+                    needed.append(budget)
+                else:
+                    derived_now.append(derived)
+                    reused += 1
+            if not needed:
+                continue
+            if method in ANYTIME_METHODS:
+                jobs.append((method, index, tuple(needed)))
+            else:
+                jobs.extend((method, index, (b,)) for b in needed)
+    if derived_now:
+        with open(results_path, "a", encoding="utf-8") as sink:
+            sink.write("".join(json.dumps(r) + "\n" for r in derived_now))
+        for record in derived_now:
+            done[(record["method"], record["task"], record["budget"])] = record
+
+    workers = min(config.workers or os.cpu_count() or 1, max(len(jobs), 1))
+    ran = 0
+    with contextlib.ExitStack() as stack:
+        sink = stack.enter_context(open(results_path, "a", encoding="utf-8"))
+        if workers > 1 and jobs:
+            # fork where there is one (workers start at once and read the tasks
+            # themselves), before the progress bar starts its monitor thread.
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            pool = stack.enter_context(
+                context.Pool(workers, initializer=_init_worker, initargs=(tasks_path, config))
+            )
+            finished = pool.imap_unordered(_run_job, jobs)
+        else:
+            if jobs:
+                _init_worker(tasks_path, config)
+            finished = map(_run_job, jobs)
+        bar = stack.enter_context(
+            tqdm(total=len(jobs), desc="bench", unit="run", disable=not progress, file=sys.stderr)
+        )
+        for records in finished:
+            for record in records:
+                sink.write(json.dumps(record) + "\n")
+                done.setdefault((record["method"], record["task"], record["budget"]), record)
+            sink.flush()
+            bar.update(1)
+            ran += 1
+
+    rows = _summarise(done.values(), tasks, config)
+    table = {
+        "command": list(command if command is not None else sys.argv),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "python": platform.python_version(),
+            "cpu_count": os.cpu_count(),
+            "workers": workers,
+        },
+        "settings": settings,
+        "methods": list(config.methods),
+        "budgets": sorted(config.budgets),
+        "total": len(tasks),
+        "malformed_lines": len(task_file.errors),
+        "rows": rows,
+    }
+    table_path = out / TABLE
+    atomic_write_text(table_path, json.dumps(table, indent=2) + "\n")
+    figure_path = out / FIGURE
+    plot_bench(rows, figure_path, title=f"{Path(tasks_path).name}: {len(tasks)} tasks")
+    return BenchReport(
+        rows,
+        len(tasks),
+        task_file.errors,
+        ran,
+        reused,
+        table_path,
+        figure_path,
+        results_path,
+        settings,
+    )
