@@ -2,4 +2,79 @@
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from ._checkpoint import CheckpointError, load_model, save_model
+from ._config import ConfigError, ModelConfig, TrainConfig
+from ._data import TaskSample, TrainingDataError, load_tasks, random_edit, sample_chain, sample_task
+from ._edit_features import EditFeatures, edit_features, state_features
+from ._edit_paths import (
+    EditPathConfig,
+    EditStep,
+    construction_steps,
+    edit_steps,
+    empty_program,
+    repair_steps,
+)
+from ._features import Featurizer, PairBatch, ProgramBatch, SpecBatch, pair_features
+from ._metrics import EvaluationResult, evaluate
+from ._model import WorldModel
+from ._policy import (
+    FlowPolicy,
+    PolicyBatch,
+    PolicyConfig,
+    PolicyMetrics,
+    PolicyTrainConfig,
+    evaluate_policy,
+    prepare_batch,
+    train_policy,
+)
+from ._policy_term import PolicyPart, PolicyTerm
+from ._training import EnergyTerm, FitResult, LossTerm, SimilarityTerm, default_terms, fit
+
+__all__ = [
+    "EditFeatures",
+    "EditPathConfig",
+    "EditStep",
+    "FlowPolicy",
+    "PolicyBatch",
+    "PolicyConfig",
+    "PolicyMetrics",
+    "PolicyPart",
+    "PolicyTerm",
+    "PolicyTrainConfig",
+    "construction_steps",
+    "edit_features",
+    "edit_steps",
+    "empty_program",
+    "evaluate_policy",
+    "prepare_batch",
+    "repair_steps",
+    "state_features",
+    "train_policy",
+    "CheckpointError",
+    "EnergyTerm",
+    "EvaluationResult",
+    "FitResult",
+    "LossTerm",
+    "SimilarityTerm",
+    "TaskSample",
+    "TrainingDataError",
+    "default_terms",
+    "evaluate",
+    "fit",
+    "load_tasks",
+    "random_edit",
+    "sample_chain",
+    "sample_task",
+    "ConfigError",
+    "Featurizer",
+    "ModelConfig",
+    "PairBatch",
+    "ProgramBatch",
+    "SpecBatch",
+    "TrainConfig",
+    "WorldModel",
+    "__version__",
+    "load_model",
+    "pair_features",
+    "save_model",
+]

@@ -1,0 +1,140 @@
+"""Dataclass configs: one per component, combined into one run config."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+__all__ = ["ModelConfig", "TrainConfig", "ConfigError"]
+
+
+class ConfigError(ValueError):
+    """A config field has an invalid value; the message names the field and the fix."""
+
+
+def _positive(obj: object, *names: str) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if value <= 0:
+            raise ConfigError(f"{type(obj).__name__}.{name} must be > 0, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Sizes of the encoders and heads of a :class:`WorldModel`.
+
+    Attributes:
+        domain: name of the domain the model is for (default ``"deepcoder"``).
+        dim: width D of every latent: value, example, program latent ``z`` (default 128).
+        token_dim: width of the value- and program-token embeddings (default 64).
+        max_variables: most variables (inputs + statements) a program may have; it sizes
+            the program-token vocabulary (default 32).
+        max_program_tokens: most program tokens (positional table size, default 128).
+
+    Example:
+        >>> ModelConfig(dim=64).dim
+        64
+    """
+
+    domain: str = "deepcoder"
+    dim: int = 128
+    token_dim: int = 64
+    max_variables: int = 32
+    max_program_tokens: int = 128
+
+    def __post_init__(self) -> None:
+        _positive(self, "dim", "token_dim", "max_variables", "max_program_tokens")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelConfig:
+        """Build from a JSON dict; unknown keys raise :class:`ConfigError`."""
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How :func:`fit` trains (data sampling, optimisation, checkpoints).
+
+    Attributes:
+        epochs: passes over the training tasks (default 10).
+        batch_size: tasks per step (default 64).
+        lr: peak AdamW learning rate (default 1e-3), cosine-decayed after ``warmup`` steps.
+        weight_decay: AdamW weight decay (default 0.01).
+        warmup: linear warm-up steps (default 100).
+        grad_clip: max gradient norm (default 1.0).
+        chain_length: edits in each corruption chain φ → φ₁ → … (default 3).
+        hard_negatives: extra random one- and two-edit neighbours per task (default 6).
+        batch_negatives: other tasks' programs run on each spec (default 4).
+        margin: margin of the chain ranking losses (default 0.5).
+        energy_weight / ranking_weight / similarity_weight: loss weights (default 1.0 each).
+        seed: seeds data sampling and initialisation; batch ``i`` of epoch ``e`` is a pure
+            function of ``(seed, e, i)``, so resuming cannot change the data (default 0).
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``... (default ``"cpu"``).
+        amp: bf16 autocast when the device is a GPU (default True; ignored on CPU).
+        workers: DataLoader worker processes building batches (default 0: in-process).
+        checkpoint_every: steps between checkpoints (default 500; one also ends each epoch).
+        keep_checkpoints: how many step checkpoints to keep (default 2).
+        valid_limit: most held-out tasks evaluated each epoch (default 256).
+        max_steps: stop after this many steps in total (default None: run all epochs).
+        policy_weight: weight of the policy's loss when the model has a policy (default 1.0).
+
+    Example:
+        >>> TrainConfig(epochs=2, batch_size=8).batch_size
+        8
+    """
+
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup: int = 100
+    grad_clip: float = 1.0
+    chain_length: int = 3
+    hard_negatives: int = 6
+    batch_negatives: int = 4
+    margin: float = 0.5
+    energy_weight: float = 1.0
+    ranking_weight: float = 1.0
+    similarity_weight: float = 1.0
+    seed: int = 0
+    device: str = "cpu"
+    amp: bool = True
+    workers: int = 0
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 2
+    valid_limit: int = 256
+    max_steps: int | None = None
+    policy_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        _positive(self, "epochs", "batch_size", "lr", "chain_length", "checkpoint_every", "keep_checkpoints")
+        if self.chain_length < 2:
+            raise ConfigError(f"TrainConfig.chain_length must be >= 2 (ranking needs d and d+1), got {self.chain_length}")
+        for name in ("hard_negatives", "batch_negatives", "workers", "warmup", "valid_limit"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)!r}")
+        if self.max_steps is not None and self.max_steps <= 0:
+            raise ConfigError(f"TrainConfig.max_steps must be > 0 or None, got {self.max_steps!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        return _from_dict(cls, data)
+
+
+def _from_dict(cls, data: dict):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{cls.__name__}: unknown field(s) {unknown}; valid fields are {sorted(known)}")
+    try:
+        return cls(**data)
+    except TypeError as error:
+        raise ConfigError(f"{cls.__name__}: {error}") from None
+

@@ -1,0 +1,414 @@
+"""Featurisation: specs, programs and their execution as padded index tensors.
+
+Every value (input, target, program output, intermediate value) of a batch goes into
+one deduplicated *value table* (``(U, L)`` token ids, see :class:`Vocabulary`), and the
+rest of the batch points into it. Neighbouring programs share most of their
+intermediate values, so the value encoder runs once per distinct value, not once per
+(program, example, variable).
+
+Row 0 of every value table is padding and row 1 is the invalid/error value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from worldmodel.datasets import Domain, ExecutionError, Program, Task, Vocabulary
+
+__all__ = [
+    "NUM_PAIR_FEATURES",
+    "pair_features",
+    "ValueTable",
+    "SpecBatch",
+    "ProgramBatch",
+    "PairBatch",
+    "Featurizer",
+]
+
+PAD_VALUE, ERROR_VALUE = 0, 1
+NUM_PAIR_FEATURES = 20
+_ZERO_FEATURES = (0.0,) * NUM_PAIR_FEATURES
+
+
+def pair_features(a, b) -> tuple[float, ...]:
+    """Hand-made comparison features of two values (``None`` = invalid).
+
+    Used for a program's output (and each intermediate value) against the target
+    output, and between two candidate outputs in the similarity head. Features:
+    validity, exact match, types, int distance, list length, positional / prefix /
+    suffix / multiset overlap, permutation, reversal, membership, emptiness, subset.
+
+    Example:
+        >>> f = pair_features([1, 2, 3], [1, 2, 4])
+        >>> len(f) == NUM_PAIR_FEATURES, f[2], round(f[10], 3)
+        (True, 0.0, 0.667)
+    """
+    f = [0.0] * NUM_PAIR_FEATURES
+    if a is None or b is None:
+        f[0] = float(a is None)
+        f[1] = float(b is None)
+        return tuple(f)
+    f[2] = float(a == b)
+    a_int, b_int = type(a) is int, type(b) is int
+    if a_int and b_int:
+        f[3] = 1.0
+        d = a - b
+        f[6] = min(abs(d), 32) / 32.0
+        f[7] = float(d > 0)
+    elif not a_int and not b_int:
+        f[4] = 1.0
+        la, lb = len(a), len(b)
+        m = max(la, lb, 1)
+        f[8] = float(la == lb)
+        f[9] = max(-1.0, min(1.0, (la - lb) / 4.0))
+        f[10] = sum(x == y for x, y in zip(a, b)) / m
+        p = 0
+        for x, y in zip(a, b):
+            if x != y:
+                break
+            p += 1
+        f[11] = p / m
+        s = 0
+        for x, y in zip(reversed(a), reversed(b)):
+            if x != y:
+                break
+            s += 1
+        f[12] = s / m
+        if la and lb:
+            sb = sorted(b)
+            sa = sorted(a)
+            f[14] = float(sa == sb)
+            # multiset overlap by merging the two sorted lists
+            i = j = common = 0
+            while i < la and j < lb:
+                if sa[i] == sb[j]:
+                    common += 1
+                    i += 1
+                    j += 1
+                elif sa[i] < sb[j]:
+                    i += 1
+                else:
+                    j += 1
+            f[13] = common / m
+            f[15] = float(a == b[::-1])
+            setb = set(b)
+            f[19] = float(all(x in setb for x in a))
+        else:
+            f[14] = float(la == lb)
+    else:
+        f[5] = 1.0
+        f[16] = float(a in b) if a_int else float(b in a)
+    f[17] = float(a == [])
+    f[18] = float(b == [])
+    return tuple(f)
+
+
+class ValueTable:
+    """Deduplicates values into rows of token ids (row 0 padding, row 1 error)."""
+
+    def __init__(self, vocab: Vocabulary, width: int):
+        self.vocab = vocab
+        self.width = width
+        self._rows: dict[object, int] = {}
+        self._ids: list[list[int]] = [[0] * width, vocab.encode_value(None) + [0] * (width - 1)]
+
+    def index(self, value) -> int:
+        """Row of ``value`` (``None`` -> the error row)."""
+        if value is None:
+            return ERROR_VALUE
+        key = value if type(value) is int else tuple(value)
+        row = self._rows.get(key)
+        if row is None:
+            ids = self.vocab.encode_value(value)
+            if len(ids) > self.width:
+                raise ValueError(f"value longer than the model's value width {self.width - 2}: {value!r}")
+            row = len(self._ids)
+            self._ids.append(ids + [0] * (self.width - len(ids)))
+            self._rows[key] = row
+        return row
+
+    def tensor(self) -> torch.Tensor:
+        """``(U, L)`` long."""
+        return torch.tensor(self._ids, dtype=torch.long)
+
+
+class _Batch:
+    """Dataclass mixin: move every tensor field to a device."""
+
+    def to(self, device: torch.device | str, *, non_blocking: bool = False):
+        changes = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, torch.Tensor):
+                changes[f.name] = value.to(device, non_blocking=non_blocking)
+            elif isinstance(value, _Batch):
+                changes[f.name] = value.to(device, non_blocking=non_blocking)
+        return dataclasses.replace(self, **changes)
+
+    def pin_memory(self):
+        changes = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, (torch.Tensor, _Batch)):
+                changes[f.name] = value.pin_memory()
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass
+class SpecBatch(_Batch):
+    """B specifications, pointing into a value table.
+
+    Attributes:
+        values: ``(U, L)`` long, value-table token ids.
+        inputs: ``(B, K, I)`` long rows of the example inputs (0 = no such input).
+        targets: ``(B, K)`` long rows of the target outputs.
+        example_mask: ``(B, K)`` bool, real examples.
+    """
+
+    values: torch.Tensor
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    example_mask: torch.Tensor
+
+
+@dataclass
+class ProgramBatch(_Batch):
+    """N programs executed on the examples of their specs.
+
+    Comparisons of a value with its example's target are deduplicated into a *pair
+    table* of Q rows (row 0 padding), since neighbouring programs share most values.
+
+    Attributes:
+        spec: the B specifications (its value table is shared with the programs).
+        task: ``(N,)`` long, the spec row of each program.
+        tokens: ``(N, T)`` long program tokens (0 = padding).
+        valid: ``(N,)`` float, 1 if the program runs on every example.
+        pair_value: ``(Q,)`` long value rows compared ...
+        pair_target: ``(Q,)`` long ... with these target rows, ...
+        pair_features: ``(Q, F)`` float ... by :func:`pair_features`.
+        outputs: ``(N, K)`` long pair rows of (output, target); the output is the error
+            value if the program is invalid.
+        variables: ``(N, K, V)`` long pair rows of (statement value, target).
+        variable_mask: ``(N, K, V)`` bool.
+    """
+
+    spec: SpecBatch
+    task: torch.Tensor
+    tokens: torch.Tensor
+    valid: torch.Tensor
+    pair_value: torch.Tensor
+    pair_target: torch.Tensor
+    pair_features: torch.Tensor
+    outputs: torch.Tensor
+    variables: torch.Tensor
+    variable_mask: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.task.shape[0]
+
+
+@dataclass
+class PairBatch(_Batch):
+    """P pairs of output lists ``(a, b)`` on the examples of their specs.
+
+    Attributes:
+        spec: the B specifications (shared value table).
+        task: ``(P,)`` long spec row of each pair.
+        a, b: ``(P, K)`` long value rows of the two outputs.
+        features: ``(P, K, F)`` float, ``pair_features(a, b) + pair_features(b, a)``
+            (symmetric, so ``M(a, b) = M(b, a)``).
+    """
+
+    spec: SpecBatch
+    task: torch.Tensor
+    a: torch.Tensor
+    b: torch.Tensor
+    features: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.task.shape[0]
+
+
+Environment = Sequence[Sequence[object]]
+
+
+class Featurizer:
+    """Turns tasks, programs and execution environments into batches.
+
+    Args:
+        domain: the DSL (its interpreter computes missing environments).
+        max_variables: most variables a program may have (program vocabulary size).
+
+    Example:
+        >>> from worldmodel.datasets import deepcoder, Task, Example, Type
+        >>> task = Task("t", (Example(([3, 1],), [1, 3]), Example(([2],), [2])), (Type.LIST,))
+        >>> batch = Featurizer(deepcoder).programs([task], [deepcoder.parse("a <- [int] | b <- SORT a")], [0])
+        >>> tuple(batch.outputs.shape), float(batch.pair_features[batch.outputs[0, 0], 2])
+        ((1, 2), 1.0)
+    """
+
+    def __init__(self, domain: Domain, *, max_variables: int = 32):
+        self.domain = domain
+        self.vocab = Vocabulary.for_domain(dict(domain.primitives), domain.bounds, max_variables=max_variables)
+        self.max_variables = max_variables
+        self.width = domain.bounds.max_list_length + 2
+        self._token_ids = self.vocab.program_ids
+        self._bos, self._sep, self._eos = (self._token_ids[t] for t in ("<bos>", "<sep>", "<eos>"))
+        self._variable_ids = [self._token_ids[f"v{i}"] for i in range(max_variables)]
+
+    def environments(self, task: Task, program: Program) -> list[list] | None:
+        """All variables' values on every example, or ``None`` if invalid on one."""
+        try:
+            return [self.domain.trace(program, list(e.inputs)) for e in task.examples]
+        except ExecutionError:
+            return None
+
+    def _spec(self, tasks: Sequence[Task], table: ValueTable) -> tuple[torch.Tensor, ...]:
+        k = max(len(t.examples) for t in tasks)
+        i = max(len(t.input_types) for t in tasks)
+        inputs = torch.zeros(len(tasks), k, i, dtype=torch.long)
+        targets = torch.zeros(len(tasks), k, dtype=torch.long)
+        mask = torch.zeros(len(tasks), k, dtype=torch.bool)
+        for b, task in enumerate(tasks):
+            for j, example in enumerate(task.examples):
+                mask[b, j] = True
+                targets[b, j] = table.index(example.output)
+                for m, value in enumerate(example.inputs):
+                    inputs[b, j, m] = table.index(value)
+        return inputs, targets, mask
+
+    def specs(self, tasks: Sequence[Task]) -> SpecBatch:
+        """A :class:`SpecBatch` of ``tasks``."""
+        table = ValueTable(self.vocab, self.width)
+        inputs, targets, mask = self._spec(tasks, table)
+        return SpecBatch(table.tensor(), inputs, targets, mask)
+
+    def program_tokens(self, program: Program) -> list[int]:
+        """Token ids ``<bos> types <sep> (primitive args)* <eos>`` (as :class:`Vocabulary`)."""
+        if program.num_variables > self.max_variables:
+            raise ValueError(
+                f"program has {program.num_variables} variables, the model takes at most "
+                f"{self.max_variables} (ModelConfig.max_variables)"
+            )
+        ids = self._token_ids
+        out = [self._bos, *(ids[t.value] for t in program.input_types), self._sep]
+        for st in program.statements:
+            out.append(ids[st.primitive])
+            out.extend(self._variable_ids[a] for a in st.args)
+        out.append(self._eos)
+        return out
+
+    def programs(
+        self,
+        tasks: Sequence[Task],
+        programs: Sequence[Program],
+        task_index: Sequence[int],
+        environments: Sequence[Environment | None] | None = None,
+    ) -> ProgramBatch:
+        """A :class:`ProgramBatch`: ``programs[n]`` runs on ``tasks[task_index[n]]``.
+
+        Args:
+            environments: per program, the per-example variable values (inputs first, as
+                :meth:`worldmodel.inference.Simulator.environments` returns them) or
+                ``None`` if invalid; computed with the interpreter when omitted.
+        """
+        table = ValueTable(self.vocab, self.width)
+        inputs, targets, mask = self._spec(tasks, table)
+        n, k = len(programs), targets.shape[1]
+        if environments is None:
+            environments = [self.environments(tasks[t], p) for p, t in zip(programs, task_index)]
+        elif len(environments) != n:
+            raise ValueError(f"got {len(environments)} environments for {n} programs")
+        v = max([len(p) for p in programs] + [1])
+        tokens = [self.program_tokens(p) for p in programs]
+        tok = np.zeros((n, max(map(len, tokens))), dtype=np.int64)
+        for row, ids in enumerate(tokens):
+            tok[row, : len(ids)] = ids
+        outputs = np.zeros((n, k), dtype=np.int64)
+        variables = np.zeros((n, k, v), dtype=np.int64)
+        valid = np.zeros(n, dtype=np.float32)
+        target_rows = targets.tolist()
+        pairs: dict[tuple, int] = {}
+        pair_value, pair_target, pair_feats = [0], [0], [_ZERO_FEATURES]
+
+        def pair(t: int, j: int, value) -> int:
+            key = (t, j, value if type(value) is int or value is None else tuple(value))
+            row = pairs.get(key)
+            if row is None:
+                row = pairs[key] = len(pair_value)
+                pair_value.append(table.index(value))
+                pair_target.append(target_rows[t][j])
+                pair_feats.append(pair_features(value, tasks[t].examples[j].output))
+            return row
+
+        for row, (program, t, envs) in enumerate(zip(programs, task_index, environments)):
+            count = len(tasks[t].examples)
+            first = len(program.input_types)
+            if envs is None:
+                for j in range(count):
+                    outputs[row, j] = pair(t, j, None)
+                continue
+            if len(envs) != count:
+                raise ValueError(f"environments[{row}] has {len(envs)} examples, the task has {count}")
+            valid[row] = 1.0
+            for j, env in enumerate(envs):
+                values = env[first:]
+                outputs[row, j] = pair(t, j, env[-1])
+                for m, value in enumerate(values):
+                    variables[row, j, m] = pair(t, j, value)
+        spec = SpecBatch(table.tensor(), inputs, targets, mask)
+        variables_t = torch.from_numpy(variables)
+        return ProgramBatch(
+            spec,
+            torch.tensor(list(task_index), dtype=torch.long),
+            torch.from_numpy(tok),
+            torch.from_numpy(valid),
+            torch.tensor(pair_value, dtype=torch.long),
+            torch.tensor(pair_target, dtype=torch.long),
+            torch.from_numpy(np.array(pair_feats, dtype=np.float32)),
+            torch.from_numpy(outputs),
+            variables_t,
+            variables_t != 0,
+        )
+
+    def pairs(
+        self,
+        tasks: Sequence[Task],
+        outputs_a: Sequence[Sequence[object] | None],
+        outputs_b: Sequence[Sequence[object] | None],
+        task_index: Sequence[int],
+    ) -> PairBatch:
+        """A :class:`PairBatch`: per-example outputs ``a[p]`` vs ``b[p]`` on ``tasks[task_index[p]]``.
+
+        ``None`` for a whole output list (or one value in it) means invalid.
+        """
+        if len(outputs_a) != len(outputs_b) or len(outputs_a) != len(task_index):
+            raise ValueError(
+                f"outputs_a, outputs_b and task_index differ in length: "
+                f"{len(outputs_a)}, {len(outputs_b)}, {len(task_index)}"
+            )
+        table = ValueTable(self.vocab, self.width)
+        inputs, targets, mask = self._spec(tasks, table)
+        p, k = len(outputs_a), targets.shape[1]
+        a = torch.zeros(p, k, dtype=torch.long)
+        b = torch.zeros(p, k, dtype=torch.long)
+        feats = np.zeros((p, k, NUM_PAIR_FEATURES), dtype=np.float32)
+        for row, (xs, ys, t) in enumerate(zip(outputs_a, outputs_b, task_index)):
+            count = len(tasks[t].examples)
+            xs = [None] * count if xs is None else list(xs)
+            ys = [None] * count if ys is None else list(ys)
+            if len(xs) != count or len(ys) != count:
+                raise ValueError(f"pair {row}: outputs need one value per example ({count}), got {len(xs)} and {len(ys)}")
+            for j, (x, y) in enumerate(zip(xs, ys)):
+                a[row, j] = table.index(x)
+                b[row, j] = table.index(y)
+                fx, fy = pair_features(x, y), pair_features(y, x)
+                feats[row, j] = [u + w for u, w in zip(fx, fy)]
+        spec = SpecBatch(table.tensor(), inputs, targets, mask)
+        return PairBatch(spec, torch.tensor(list(task_index), dtype=torch.long), a, b, torch.from_numpy(feats))
+

@@ -1,0 +1,280 @@
+"""WorldModel: the shared encoders and the heads in one module, with a query API."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from importlib import resources
+
+import torch
+from torch import nn
+
+from worldmodel.datasets import DOMAINS, Domain, Program, Task
+
+from ._config import ConfigError, ModelConfig
+from ._encoders import ProgramEncoder, SpecEncoder, ValueEncoder
+from ._energy import EnergyHead
+from ._features import Environment, Featurizer, PairBatch, ProgramBatch, SpecBatch
+from ._similarity import SimilarityHead
+
+__all__ = ["WorldModel", "DEFAULT_CHECKPOINT"]
+
+DEFAULT_CHECKPOINT = "deepcoder"
+_CHUNK = 2048  # programs per forward pass in the query API (bounds peak memory)
+
+
+class WorldModel(nn.Module):
+    """Encoders (value, spec, executed program) and heads (energy, similarity).
+
+    The query methods (:meth:`energy`, :meth:`encode`, :meth:`similarity`,
+    :meth:`state_context`) take one task and plain programs, run without gradients and
+    return tensors on the model's device; the ``*_forward`` methods take featurised
+    batches and keep gradients, for training.
+
+    Args:
+        config: sizes (default :class:`ModelConfig` ``()``).
+        domain: the DSL; default the domain named by ``config.domain``.
+
+    Attributes:
+        policy: the edit policy head, or ``None`` until one is attached.
+        featurizer: turns tasks and programs into batches.
+
+    Example:
+        >>> from worldmodel.datasets import deepcoder, Task, Example, Type
+        >>> model = WorldModel(ModelConfig(dim=32, token_dim=16))
+        >>> task = Task("t", (Example(([3, 1],), [1, 3]),), (Type.LIST,))
+        >>> programs = [deepcoder.parse("a <- [int] | b <- SORT a"), deepcoder.parse("a <- [int] | b <- HEAD a")]
+        >>> tuple(model.energy(task, programs).shape), tuple(model.encode(task, programs).shape)
+        ((2,), (2, 32))
+    """
+
+    def __init__(self, config: ModelConfig | None = None, *, domain: Domain | None = None):
+        super().__init__()
+        config = config or ModelConfig(domain=domain.name if domain is not None else "deepcoder")
+        if domain is None:
+            if config.domain not in DOMAINS:
+                raise ConfigError(f"ModelConfig.domain {config.domain!r} is unknown; choose one of {sorted(DOMAINS)}")
+            domain = DOMAINS[config.domain]
+        elif domain.name != config.domain:
+            raise ConfigError(f"domain {domain.name!r} differs from ModelConfig.domain {config.domain!r}")
+        self.config = config
+        self.domain = domain
+        self.featurizer = Featurizer(domain, max_variables=config.max_variables)
+        vocab = self.featurizer.vocab
+        d = config.dim
+        self.values = ValueEncoder(vocab.num_value_tokens, self.featurizer.width, config.token_dim, d)
+        self.spec_encoder = SpecEncoder(d)
+        self.program_encoder = ProgramEncoder(len(vocab.program_tokens), config.max_program_tokens, config.token_dim, d)
+        self.energy_head = EnergyHead(d)
+        self.similarity_head = SimilarityHead(d)
+        self.policy: nn.Module | None = None
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def latent_dim(self) -> int:
+        """Width D of ``z_φ``."""
+        return self.config.dim
+
+    @property
+    def context_dim(self) -> int:
+        """Width C = 2D of :meth:`state_context` (``[z_φ, s]``)."""
+        return 2 * self.config.dim
+
+    # -- batch forwards (with gradients) ------------------------------------------------
+
+    def spec_forward(self, spec: SpecBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Value encodings ``(U, D)``, per-example ``(B, K, D)`` and pooled ``s`` ``(B, D)``."""
+        values = self.values(spec.values)
+        examples, s = self.spec_encoder(spec, values)
+        return values, examples, s
+
+    def latent_forward(self, batch: ProgramBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Program latents ``z`` ``(N, D)`` and their specs' encodings ``s`` ``(N, D)``."""
+        values, examples, s = self.spec_forward(batch.spec)
+        z = self.program_encoder(batch, values, examples)
+        return z, s[batch.task]
+
+    def energy_forward(self, batch: ProgramBatch) -> torch.Tensor:
+        """Energies ``(N,)`` of a featurised batch."""
+        z, s = self.latent_forward(batch)
+        return self.energy_head(z, s)
+
+    def context_forward(self, batch: ProgramBatch) -> torch.Tensor:
+        """State contexts ``[z_φ, s]`` ``(N, 2D)`` of a featurised batch (for the policy)."""
+        return torch.cat(self.latent_forward(batch), -1)
+
+    def similarity_forward(self, batch: PairBatch) -> torch.Tensor:
+        """Similarities ``(P,)`` of a featurised pair batch."""
+        values, examples, _ = self.spec_forward(batch.spec)
+        return self.similarity_head(batch, values, examples)
+
+    # -- query API (no gradients) ---------------------------------------------------------
+
+    def _program_batches(self, task: Task, programs: Sequence[Program], environments):
+        if environments is not None and len(environments) != len(programs):
+            raise ValueError(f"got {len(environments)} environments for {len(programs)} programs")
+        for start in range(0, len(programs), _CHUNK):
+            chunk = programs[start : start + _CHUNK]
+            envs = None if environments is None else environments[start : start + _CHUNK]
+            yield self.featurizer.programs([task], chunk, [0] * len(chunk), envs).to(self.device)
+
+    @torch.no_grad()
+    def energy(
+        self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environment | None] | None = None
+    ) -> torch.Tensor:
+        """Energies ``(N,)`` of ``programs`` on ``task``; lower = better explains the examples.
+
+        Args:
+            task: the specification (its examples).
+            programs: N programs taking the task's input types.
+            environments: per program, ``Simulator.environments(program)`` (per example,
+                all variables' values, inputs first) or ``None`` if invalid; computed
+                with ``domain.trace`` when omitted.
+        """
+        if not programs:
+            return torch.zeros(0, device=self.device)
+        return torch.cat([self.energy_forward(b) for b in self._program_batches(task, programs, environments)])
+
+    @torch.no_grad()
+    def encode(
+        self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environment | None] | None = None
+    ) -> torch.Tensor:
+        """Program latents ``z_φ`` ``(N, D)`` on ``task`` (execution-aware, so spec-relative)."""
+        if not programs:
+            return torch.zeros(0, self.latent_dim, device=self.device)
+        return torch.cat([self.latent_forward(b)[0] for b in self._program_batches(task, programs, environments)])
+
+    @torch.no_grad()
+    def state_context(
+        self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environment | None] | None = None
+    ) -> torch.Tensor:
+        """Contexts ``[z_φ, s]`` ``(N, C)``, C = :attr:`context_dim`: spec, program and its execution."""
+        if not programs:
+            return torch.zeros(0, self.context_dim, device=self.device)
+        return torch.cat([self.context_forward(b) for b in self._program_batches(task, programs, environments)])
+
+    def energy_latent(self, task: Task, z: torch.Tensor) -> torch.Tensor:
+        """Energies ``(N,)`` of latents ``z`` ``(N, D)`` on ``task``, differentiable in ``z``.
+
+        Example:
+            >>> from worldmodel.datasets import Task, Example, Type
+            >>> model = WorldModel(ModelConfig(dim=32, token_dim=16))
+            >>> task = Task("t", (Example(([3, 1],), [1, 3]),), (Type.LIST,))
+            >>> z = torch.zeros(4, 32, requires_grad=True)
+            >>> model.energy_latent(task, z).sum().backward(); tuple(z.grad.shape)
+            (4, 32)
+        """
+        if z.dim() != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"z must have shape (N, {self.latent_dim}), got {tuple(z.shape)}")
+        spec = self.featurizer.specs([task]).to(self.device)
+        _, _, s = self.spec_forward(spec)
+        return self.energy_head(z, s.expand(len(z), -1))
+
+    @torch.no_grad()
+    def similarity(
+        self, task: Task, outputs_a: Sequence[Sequence[object] | None], outputs_b: Sequence[Sequence[object] | None]
+    ) -> torch.Tensor:
+        """``M(a_n, b_n | x)`` ``(N,)``, higher = more similar; symmetric in a and b.
+
+        Args:
+            task: the specification whose example inputs condition M.
+            outputs_a, outputs_b: N output lists, one value per example (``None`` for an
+                invalid program or value).
+        """
+        if not outputs_a:
+            return torch.zeros(0, device=self.device)
+        scores = []
+        for start in range(0, len(outputs_a), _CHUNK):
+            a = outputs_a[start : start + _CHUNK]
+            b = outputs_b[start : start + _CHUNK]
+            batch = self.featurizer.pairs([task], a, b, [0] * len(a)).to(self.device)
+            scores.append(self.similarity_forward(batch))
+        return torch.cat(scores)
+
+    # -- policy (worldmodel/_policy.py) ----------------------------------------------------
+
+    def attach_policy(self, config=None):
+        """Give the model a flow policy conditioned on :meth:`state_context`; returns it.
+
+        Args:
+            config: a :class:`PolicyConfig`; its ``context_features`` and ``domain`` are
+                set to this model's (default ``PolicyConfig()``).
+        """
+        import dataclasses
+
+        from ._policy import FlowPolicy, PolicyConfig
+
+        config = dataclasses.replace(config or PolicyConfig(), context_features=self.context_dim, domain=self.domain.name)
+        self.policy = FlowPolicy(config).to(self.device)
+        return self.policy
+
+    def _require_policy(self):
+        if self.policy is None:
+            raise ValueError("this model has no policy: call model.attach_policy() and train it (worldmodel train --policy)")
+        return self.policy
+
+    @torch.no_grad()
+    def policy_log_probs(self, task: Task, program: Program, edits=None, *, environments: Environment | None = None):
+        """The policy's ``log p(Δ | x, y, φ)`` over edits of ``program``, normalised over them.
+
+        Args:
+            task: the spec.
+            program: the current program φ.
+            edits: the candidate edits (default: every valid neighbour edit of φ with the
+                policy's ``max_length``).
+            environments: φ's per-example variable values (``Simulator.environments``),
+                if already computed.
+
+        Returns:
+            ``(edits, log_probs)``: the list of ``E`` edits and a ``(E,)`` tensor whose
+            logsumexp is 0.
+        """
+        policy = self._require_policy()
+        if edits is None:
+            edits = policy.candidates(program)
+        edits = list(edits)
+        context = self.state_context(task, [program], environments=None if environments is None else [environments])
+        return edits, policy.log_probs(task, program, edits, context=context)
+
+    @torch.no_grad()
+    def policy_sample(self, task: Task, program: Program, *, generator: torch.Generator, environments: Environment | None = None):
+        """One edit of ``program`` drawn from the policy (always a valid edit)."""
+        edits, log_probs = self.policy_log_probs(task, program, environments=environments)
+        return edits[int(torch.multinomial(log_probs.exp().cpu(), 1, generator=generator))]
+
+    # -- persistence ----------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write ``<path>.safetensors`` and ``<path>.json`` atomically (see :func:`save_model`)."""
+        from ._checkpoint import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> WorldModel:
+        """Load a checkpoint written by :meth:`save`; raises :class:`CheckpointError`."""
+        from ._checkpoint import load_model
+
+        return load_model(path, map_location=map_location)
+
+    @classmethod
+    def default(cls, *, map_location: str | torch.device = "cpu") -> WorldModel:
+        """The checkpoint shipped in ``worldmodel/checkpoints/``.
+
+        Raises:
+            CheckpointError: it is missing (train one with ``worldmodel train`` and copy
+                ``model.safetensors`` / ``model.json`` there as ``deepcoder.*``).
+        """
+        from ._checkpoint import CheckpointError, load_model
+
+        folder = resources.files("worldmodel") / "checkpoints"
+        base = os.path.join(str(folder), DEFAULT_CHECKPOINT)
+        if not os.path.exists(base + ".json"):
+            raise CheckpointError(
+                f"{base}.json: no shipped checkpoint; train one with `worldmodel train --data DIR --out RUN` "
+                f"and copy RUN/model.json and RUN/model.safetensors to {base}.json / .safetensors"
+            )
+        return load_model(base, map_location=map_location)

@@ -1,0 +1,384 @@
+"""fit: train a WorldModel's heads from tasks with known programs.
+
+A training step draws, for each task of the batch, a :class:`TaskSample` (corruption
+chain, hard and batch negatives, their executions), then every *loss term* builds its
+own tensors from the samples (in DataLoader workers, so the Python-heavy execution and
+featurisation run beside the accelerator) and computes named losses on the model. A new
+head joins training by adding a :class:`LossTerm`; nothing else changes.
+
+Batch ``i`` of epoch ``e`` is a pure function of ``(seed, e, i)``, and checkpoints hold
+the model, the AdamW state and the position ``(epoch, batch)``, so a run killed at any
+moment and started again with the same command continues where its last checkpoint was.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import random
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import torch
+
+from worldmodel.datasets import Task, atomic_write_text
+
+from ._checkpoint import (
+    latest_checkpoint,
+    load_training_checkpoint,
+    save_model,
+    save_training_checkpoint,
+)
+from ._config import TrainConfig
+from ._data import TaskSample, sample_task
+from ._energy import chain_ranking_loss, contrastive_loss
+from ._features import Featurizer, PairBatch, ProgramBatch, _Batch
+from ._metrics import evaluate
+from ._policy_term import PolicyTerm
+from ._similarity import similarity_loss
+
+__all__ = ["LossTerm", "EnergyTerm", "SimilarityTerm", "EnergyPart", "SimilarityPart", "FitResult", "fit", "default_terms"]
+
+
+class LossTerm(Protocol):
+    """One head's contribution to training.
+
+    ``build`` runs in a data worker (no model access) and returns a picklable batch
+    part with a ``to(device)`` method; ``loss`` runs on the device and returns named,
+    already weighted scalar losses, which are summed.
+    """
+
+    name: str
+
+    def build(self, samples: Sequence[TaskSample], featurizer: Featurizer): ...
+
+    def loss(self, model, part) -> dict[str, torch.Tensor]: ...
+
+
+@dataclass
+class EnergyPart(_Batch):
+    """Candidates of B tasks for the energy losses.
+
+    Attributes:
+        programs: all candidates, featurised (N rows).
+        index: ``(B, C)`` long rows of ``programs``; columns ``0..L`` are the chain
+            (column 0 the solution), the rest negatives; ``-1`` = absent.
+        distance: ``(B, C)`` long chain distance, ``-1`` off the chain or absent.
+        positive: ``(B, C)`` bool, candidates that solve the task.
+    """
+
+    programs: ProgramBatch
+    index: torch.Tensor
+    distance: torch.Tensor
+    positive: torch.Tensor
+
+
+@dataclass
+class EnergyTerm:
+    """InfoNCE of the solution against chain/hard/batch negatives + chain ranking hinge."""
+
+    contrastive_weight: float = 1.0
+    ranking_weight: float = 1.0
+    margin: float = 0.5
+    name: str = "energy"
+
+    def build(self, samples: Sequence[TaskSample], featurizer: Featurizer) -> EnergyPart:
+        programs, envs, task_index = [], [], []
+        width = max(len(s.chain) + len(s.negatives) for s in samples)
+        chain_width = max(len(s.chain) for s in samples)
+        width = max(width, chain_width)
+        index = torch.full((len(samples), chain_width + width), -1, dtype=torch.long)
+        distance = torch.full_like(index, -1)
+        positive = torch.zeros(index.shape, dtype=torch.bool)
+        for b, s in enumerate(samples):
+            for d, (program, env) in enumerate(zip(s.chain, s.chain_envs)):
+                index[b, d] = len(programs)
+                distance[b, d] = d
+                programs.append(program)
+                envs.append(env)
+                task_index.append(b)
+            positive[b, 0] = True
+            for c, (program, env, solves) in enumerate(zip(s.negatives, s.negative_envs, s.negative_solves)):
+                index[b, chain_width + c] = len(programs)
+                positive[b, chain_width + c] = solves
+                programs.append(program)
+                envs.append(env)
+                task_index.append(b)
+        batch = featurizer.programs([s.task for s in samples], programs, task_index, envs)
+        return EnergyPart(batch, index, distance, positive)
+
+    def loss(self, model, part: EnergyPart) -> dict[str, torch.Tensor]:
+        e = model.energy_forward(part.programs).float()  # (N,)
+        mask = part.index >= 0
+        energy = e[part.index.clamp(min=0)]  # (B, C)
+        return {
+            "energy_nce": self.contrastive_weight * contrastive_loss(energy, part.positive, mask),
+            "energy_rank": self.ranking_weight * chain_ranking_loss(energy, part.distance, self.margin),
+        }
+
+
+@dataclass
+class SimilarityPart(_Batch):
+    """``pairs``: target outputs vs candidate outputs; ``index``/``distance`` ``(B, C)``."""
+
+    pairs: PairBatch
+    index: torch.Tensor
+    distance: torch.Tensor
+
+
+@dataclass
+class SimilarityTerm:
+    """M(y*, y_d) should fall with chain distance d; other tasks' programs count as farthest."""
+
+    weight: float = 1.0
+    margin: float = 0.5
+    name: str = "similarity"
+
+    def build(self, samples: Sequence[TaskSample], featurizer: Featurizer) -> SimilarityPart:
+        a, b, task_index, rows = [], [], [], []
+        far = max(len(s.chain) for s in samples)  # beyond every chain distance
+        for t, s in enumerate(samples):
+            targets = [e.output for e in s.task.examples]
+            row = []
+            for d, env in enumerate(s.chain_envs):
+                row.append((len(a), d))
+                a.append(targets)
+                b.append([v[-1] for v in env])
+                task_index.append(t)
+            for env, kind in zip(s.negative_envs, s.negative_kind):
+                if kind == "batch" and env is not None:
+                    row.append((len(a), far))
+                    a.append(targets)
+                    b.append([v[-1] for v in env])
+                    task_index.append(t)
+            rows.append(row)
+        width = max(len(r) for r in rows)
+        index = torch.full((len(samples), width), -1, dtype=torch.long)
+        distance = torch.full_like(index, -1)
+        for t, row in enumerate(rows):
+            for c, (i, d) in enumerate(row):
+                index[t, c] = i
+                distance[t, c] = d
+        pairs = featurizer.pairs([s.task for s in samples], a, b, task_index)
+        return SimilarityPart(pairs, index, distance)
+
+    def loss(self, model, part: SimilarityPart) -> dict[str, torch.Tensor]:
+        score = model.similarity_forward(part.pairs).float()[part.index.clamp(min=0)]  # (B, C)
+        return {"similarity": self.weight * similarity_loss(score, part.distance, self.margin)}
+
+
+def default_terms(config: TrainConfig) -> list[LossTerm]:
+    """The energy and similarity terms, weighted as ``config`` says."""
+    return [
+        EnergyTerm(config.energy_weight, config.ranking_weight, config.margin),
+        SimilarityTerm(config.similarity_weight, config.margin),
+    ]
+
+
+class _EpochBatches(torch.utils.data.Dataset):
+    """Batch ``i`` of one epoch, built from ``(seed, epoch, i)`` alone."""
+
+    def __init__(self, tasks: Sequence[Task], featurizer: Featurizer, config: TrainConfig, terms, epoch: int):
+        self.tasks = tasks
+        self.featurizer = featurizer
+        self.config = config
+        self.terms = terms
+        self.epoch = epoch
+        self.order = list(range(len(tasks)))
+        random.Random(f"order:{config.seed}:{epoch}").shuffle(self.order)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.tasks) / self.config.batch_size)
+
+    def __getitem__(self, i: int) -> dict:
+        c = self.config
+        rng = random.Random(f"batch:{c.seed}:{self.epoch}:{i}")
+        chunk = [self.tasks[j] for j in self.order[i * c.batch_size : (i + 1) * c.batch_size]]
+        samples = []
+        for task in chunk:
+            try:
+                samples.append(
+                    sample_task(
+                        task, chunk, self.featurizer, rng,
+                        chain_length=c.chain_length, hard_negatives=c.hard_negatives, batch_negatives=c.batch_negatives,
+                    )
+                )
+            except ValueError:
+                continue  # its program does not reproduce its examples: no supervision
+        parts = {term.name: term.build(samples, self.featurizer) for term in self.terms} if samples else {}
+        return {"tasks": len(samples), "parts": parts}
+
+
+def _worker_init(_: int) -> None:
+    torch.set_num_threads(1)
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` did.
+
+    Attributes:
+        steps: optimisation steps taken in total (including earlier runs resumed).
+        epochs: completed epochs.
+        history: one record per completed epoch (losses, held-out metrics, tasks/s).
+        resumed_from: the checkpoint folder resumed from, or ``None``.
+        stopped_early: stopped by ``max_steps`` before all epochs.
+    """
+
+    steps: int
+    epochs: int
+    history: list[dict] = field(default_factory=list)
+    resumed_from: str | None = None
+    stopped_early: bool = False
+
+
+def _lr_factor(step: int, warmup: int, total: int) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def fit(
+    model,
+    train_tasks: Sequence[Task],
+    valid_tasks: Sequence[Task],
+    config: TrainConfig,
+    *,
+    out: str | Path | None = None,
+    terms: Sequence[LossTerm] | None = None,
+    progress: bool = True,
+) -> FitResult:
+    """Train ``model`` on ``train_tasks``; evaluate on ``valid_tasks`` each epoch.
+
+    Args:
+        model: a :class:`WorldModel` (moved to ``config.device``).
+        train_tasks: tasks with ``.program`` (a solution).
+        valid_tasks: held-out tasks with ``.program`` (at most ``config.valid_limit`` used).
+        config: the training config.
+        out: run folder for checkpoints (``out/checkpoints/step-*``), the final model
+            (``out/model.safetensors`` + ``.json``) and ``out/history.json``; if it holds a
+            checkpoint, training resumes from it. ``None``: no files.
+        terms: loss terms (default :func:`default_terms`, plus :class:`PolicyTerm` when
+            ``model.policy`` is set).
+        progress: show a tqdm progress bar.
+
+    Returns:
+        A :class:`FitResult`.
+    """
+    from tqdm.auto import tqdm
+
+    if terms is None:
+        terms = default_terms(config)
+        if model.policy is not None:
+            terms.append(PolicyTerm(config.policy_weight, max_length=model.policy.config.max_length))
+    terms = list(terms)
+    if not train_tasks:
+        raise ValueError("fit: train_tasks is empty")
+    device = torch.device(config.device)
+    torch.manual_seed(config.seed)
+    model.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    batches_per_epoch = math.ceil(len(train_tasks) / config.batch_size)
+    total = config.epochs * batches_per_epoch
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _lr_factor(s, config.warmup, total))
+    out = Path(out) if out is not None else None
+    epoch, start, step, history, resumed = 0, 0, 0, [], None
+    if out is not None:
+        checkpoint = latest_checkpoint(out / "checkpoints")
+        if checkpoint is not None:
+            state = load_training_checkpoint(checkpoint, model, optimizer, device=device)
+            epoch, start, step, history = state["epoch"], state["batch"], state["step"], state["history"]
+            scheduler.last_epoch = step
+            for group in optimizer.param_groups:
+                group["lr"] = config.lr * _lr_factor(step, config.warmup, total)
+            resumed = str(checkpoint)
+            print(f"resumed from {checkpoint} (epoch {epoch}, batch {start}, step {step})", file=sys.stderr)
+        atomic_write_text(out / "train_config.json", json.dumps(config.to_dict(), indent=2) + "\n")
+    use_amp = config.amp and device.type == "cuda"
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else nullcontext
+
+    def checkpoint_now(epoch_: int, batch_: int) -> None:
+        if out is not None:
+            state = {"epoch": epoch_, "batch": batch_, "step": step, "seed": config.seed, "history": history}
+            save_training_checkpoint(out / "checkpoints", model, optimizer, state, keep=config.keep_checkpoints)
+
+    stopped = False
+    while epoch < config.epochs and not stopped:
+        dataset = _EpochBatches(train_tasks, model.featurizer, config, terms, epoch)
+        loader = torch.utils.data.DataLoader(
+            dataset,
+            batch_size=None,
+            sampler=range(start, len(dataset)),
+            num_workers=config.workers,
+            worker_init_fn=_worker_init if config.workers else None,
+            multiprocessing_context=multiprocessing.get_context("fork") if config.workers else None,
+            prefetch_factor=4 if config.workers else None,
+            pin_memory=device.type == "cuda",
+        )
+        model.train()
+        sums: dict[str, float] = {}
+        seen_tasks, count, t0 = 0, 0, time.perf_counter()
+        bar = tqdm(total=len(dataset), initial=start, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress)
+        batch_index = start
+        for batch in loader:
+            batch_index += 1
+            bar.update(1)
+            if not batch["parts"]:
+                continue
+            with autocast():
+                losses = {}
+                for term in terms:
+                    losses.update(term.loss(model, batch["parts"][term.name].to(device, non_blocking=True)))
+                loss = sum(losses.values())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            count += 1
+            seen_tasks += batch["tasks"]
+            for name, value in losses.items():
+                sums[name] = sums.get(name, 0.0) + float(value.detach())
+            rate = seen_tasks / max(time.perf_counter() - t0, 1e-9)
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", tasks_per_s=f"{rate:.0f}")
+            if step % config.checkpoint_every == 0 and batch_index < len(dataset):
+                checkpoint_now(epoch, batch_index)
+            if config.max_steps is not None and step >= config.max_steps:
+                stopped = True
+                break
+        bar.close()
+        if stopped and batch_index < len(dataset):
+            checkpoint_now(epoch, batch_index)
+            break
+        elapsed = time.perf_counter() - t0
+        metrics = evaluate(
+            model, valid_tasks[: config.valid_limit], seed=config.seed, neighbour_tasks=min(16, config.valid_limit)
+        )
+        record = {
+            "epoch": epoch + 1,
+            "step": step,
+            **{name: total_ / max(count, 1) for name, total_ in sums.items()},
+            "tasks_per_second": seen_tasks / max(elapsed, 1e-9),
+            "valid": metrics.to_dict(),
+        }
+        history.append(record)
+        print(
+            f"epoch {epoch + 1}: " + ", ".join(f"{k}={v:.4f}" for k, v in record.items() if isinstance(v, float))
+            + f"; valid E-acc d+1={metrics.energy_accuracy_d1:.3f} d+2={metrics.energy_accuracy_d2:.3f}"
+            f" top1={metrics.neighbour_top1} sim-rho={metrics.similarity_spearman}",
+            file=sys.stderr,
+        )
+        epoch, start = epoch + 1, 0
+        checkpoint_now(epoch, 0)
+        if out is not None:
+            save_model(model, out / "model")
+            atomic_write_text(out / "history.json", json.dumps(history, indent=2) + "\n")
+    return FitResult(step, epoch, history, resumed, stopped)
