@@ -188,15 +188,21 @@ def _check_lengths(name_a: str, a: Sequence, name_b: str, b: Sequence) -> None:
 class WorldModelScorer(Scorer):
     """Adapts a :class:`~worldmodel.WorldModel` (or any object with its query API) to :class:`Scorer`.
 
-    The model is expected to provide ``energy(task, programs, *, environments)``,
+    The model provides ``energy(task, programs, *, environments)``,
     ``policy_log_probs(task, program, edits, *, environments) -> (edits, log_probs)``
-    and ``similarity(task, outputs_a, outputs_b)``.
+    and ``similarity(task, outputs_a, outputs_b)``. A WorldModel trained without a
+    policy (its ``policy`` attribute is ``None``) gets ``fallback``'s policy instead, so
+    its energy and similarity can be searched with before a policy is trained.
+
+    Args:
+        model: the world model.
+        fallback: the scorer whose policy stands in (default :class:`HeuristicScorer`).
 
     Raises:
         TypeError: the model lacks one of those methods.
     """
 
-    def __init__(self, model: object):
+    def __init__(self, model: object, *, fallback: Scorer | None = None):
         missing = [name for name in ("energy", "policy_log_probs", "similarity") if not callable(getattr(model, name, None))]
         if missing:
             raise TypeError(
@@ -204,6 +210,8 @@ class WorldModelScorer(Scorer):
                 "pass a WorldModel, a Scorer, or None (the HeuristicScorer)"
             )
         self.model = model
+        self.fallback = fallback if fallback is not None else HeuristicScorer()
+        self.has_policy = getattr(model, "policy", True) is not None
 
     def energy(self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environment]) -> torch.Tensor:
         return torch.as_tensor(self.model.energy(task, list(programs), environments=list(environments))).reshape(-1)
@@ -211,6 +219,8 @@ class WorldModelScorer(Scorer):
     def policy_log_probs(
         self, task: Task, program: Program, edits: Sequence[Edit], *, environments: Environment
     ) -> torch.Tensor:
+        if not self.has_policy:
+            return self.fallback.policy_log_probs(task, program, edits, environments=environments)
         _, log_probs = self.model.policy_log_probs(task, program, list(edits), environments=environments)
         log_probs = torch.as_tensor(log_probs).reshape(-1)
         # Renormalise over the edits asked about: the search may pass a subset.

@@ -123,6 +123,7 @@ def energy_search(
             neighbours = list(domain.neighbours(current, max_length=config.max_length))
             edits = [edit for edit, _ in neighbours]
             log_p = scorer.policy_log_probs(task, current, edits, environments=current_env).tolist()
+            simulator.check()  # a model call can be slow: stop on the seconds limit without waiting for a run
             # Gumbel top-k: k distinct neighbours drawn from the policy without replacement.
             keys = [lp - math.log(-math.log(rng.random() or 1e-300)) for lp in log_p]
             chosen = sorted(range(len(neighbours)), key=lambda i: -keys[i])[: config.proposals_per_step]
@@ -138,6 +139,7 @@ def energy_search(
             if incumbent.solution is not None:
                 break
             values = objective(programs, envs)
+            simulator.check()
             best = min(range(len(programs)), key=values.__getitem__)
             for program, value in zip(programs, values):
                 incumbent.offer(program, value)

@@ -120,6 +120,7 @@ def _beam_pass(task, root, root_env, width, scorer, simulator, incumbent, domain
             statements = append_statements(program, domain)
             edits = [InsertStatement(len(program), st) for st in statements]
             step = scorer.policy_log_probs(task, program, edits, environments=env).tolist()
+            simulator.check()  # a model call can be slow: stop on the seconds limit without waiting for a run
             ranked = sorted(zip(step, statements), key=lambda pair: -pair[0])
             if config.children_per_state is not None:
                 ranked = ranked[: config.children_per_state]
@@ -142,6 +143,7 @@ def _beam_pass(task, root, root_env, width, scorer, simulator, incumbent, domain
         if not kept:
             return
         energies = scorer.energy(task, [c for _, c, _ in kept], environments=[e for _, _, e in kept]).tolist()
+        simulator.check()
         scored = []
         for (log_p, child, env), energy in zip(kept, energies):
             incumbent.offer(child, energy)
