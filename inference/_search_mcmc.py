@@ -164,6 +164,7 @@ def mcmc_search(
     incumbent = Incumbent()
     proposal = PolicyEditProposal(task, scorer, simulator, domain, max_length=config.max_length)
     counts = {"steps": 0, "accepted": 0, "chains": 0}
+    previous: list[torch.Tensor] = []  # the last state of the running chain
 
     def energy(program: Program) -> float:
         env = simulator.environments(program)
@@ -176,10 +177,11 @@ def mcmc_search(
         return value / config.temperature
 
     def hook(kernel, params, stage, i) -> None:
+        # Every edit changes the program, so a step was accepted iff the state changed.
         state = params["program"]
         counts["steps"] += 1
-        counts["accepted"] += not torch.equal(state, hook.previous)
-        hook.previous = state
+        counts["accepted"] += not torch.equal(state, previous[0])
+        previous[0] = state
         incumbent.record()
 
     root = Program(task.input_types, ())
@@ -194,7 +196,7 @@ def mcmc_search(
                 seed=seed * 1_000_003 + counts["chains"],
             )
             start = kernel.encode(root)
-            hook.previous = start
+            previous[:] = [start]
             counts["chains"] += 1
             runner = MCMC(
                 kernel,
