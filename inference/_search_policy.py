@@ -82,7 +82,7 @@ def policy_search(
 
     Returns:
         A :class:`SolveResult`; ``trace`` is the best energy after each beam level,
-        ``diagnostics`` holds the passes run and the last width.
+        ``diagnostics`` holds the passes begun and the width of the last one.
 
     Example:
         >>> from worldmodel.datasets import deepcoder, Task, Example, Type
@@ -95,7 +95,7 @@ def policy_search(
     scorer = as_scorer(model)
     simulator = Simulator(task, domain, budget)
     incumbent = Incumbent()
-    passes, width = 0, config.initial_width
+    passes, width = 0, 0
     try:
         root = Program(task.input_types, ())
         root_env = simulator.environments(root)
@@ -103,8 +103,8 @@ def policy_search(
             incumbent.solution = root
         while incumbent.solution is None:
             passes += 1
+            width = config.initial_width if passes == 1 else width * config.growth
             _beam_pass(task, root, root_env, width, scorer, simulator, incumbent, domain, config)
-            width *= config.growth
     except BudgetExhausted:
         pass
     return finish(task, "policy", simulator, incumbent, domain, {"passes": passes, "width": width})
