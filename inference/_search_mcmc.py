@@ -155,7 +155,8 @@ def mcmc_search(
     Example:
         >>> from worldmodel.datasets import deepcoder, Task, Example, Type
         >>> task = Task("t", (Example(([3, 1, 2],), [1, 2, 3]), Example(([5, 4],), [4, 5])), (Type.LIST,))
-        >>> result = mcmc_search(task, budget=Budget(calls=5000), domain=deepcoder, seed=0)
+        >>> config = MCMCSearchConfig(max_length=2)
+        >>> result = mcmc_search(task, budget=Budget(calls=5000), domain=deepcoder, seed=0, config=config)
         >>> result.verified, 0 < result.diagnostics["acceptance_rate"] <= 1
         (True, True)
     """
