@@ -20,7 +20,7 @@ from ._enumerate import (
     enumerate_program,
     enumerate_search,
 )
-from ._latent import LATENT_KERNELS, LatentSamples, sample_latent
+from ._latent import LATENT_KERNELS, JitteredHMC, LatentSamples, sample_latent
 from ._posterior import ExactPosterior, enumerate_programs, exact_posterior
 from ._scorer import HeuristicScorer, Scorer, WorldModelScorer, as_scorer, output_distance
 from ._search_energy import EnergySearchConfig, energy_search
@@ -73,6 +73,7 @@ __all__ = [
     "UniformEditProposal",
     "EditMetropolisKernel",
     "LATENT_KERNELS",
+    "JitteredHMC",
     "LatentSamples",
     "sample_latent",
     "BenchConfig",

@@ -190,13 +190,28 @@ class EditMetropolisKernel(MCMCKernel):
 
     def decode_samples(self, samples: torch.Tensor) -> list[Program]:
         """Programs of stacked draws, shape ``(N, width)`` (``mcmc.get_samples()["program"]``)."""
-        return [self.decode(row) for row in samples]
+        # Chains revisit programs often: decode each distinct state once.
+        decoded: dict[tuple[int, ...], Program] = {}
+        out = []
+        for row in samples.tolist():
+            key = tuple(row)
+            program = decoded.get(key)
+            if program is None:
+                program = decoded[key] = self.vocabulary.decode_program(row)
+            out.append(program)
+        return out
 
     def log_target(self, program: Program) -> float:
-        """``log_prior(φ) − E(φ)`` (unnormalised log target)."""
+        """``log_prior(φ) − E(φ)`` (unnormalised log target).
+
+        Raises:
+            ValueError: the value is NaN.
+        """
         value = -float(self.energy(program))
         if self.log_prior is not None:
             value += float(self.log_prior(program))
+        if math.isnan(value):
+            raise ValueError(f"energy or log_prior is NaN at {self.domain.format(program)!r}; return math.inf to forbid a program")
         return value
 
     def log_acceptance(self, log_target_new: float, log_target_old: float, log_q_forward: float, log_q_reverse: float) -> float:

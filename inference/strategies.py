@@ -117,16 +117,21 @@ def _programs(draw, domain: Domain, max_length: int, types: Sequence[Type] | Non
     variables = list(arg_types)
     body: list[Statement] = []
     for _ in range(length):
+        # Indices into the whole table and all variables, so an index keeps its meaning
+        # when the shrinker changes earlier choices; an inapplicable choice falls back
+        # to the first applicable one.
         usable = [
             name for name in names if all(any(v is want for v in variables) for want in domain.primitives[name].arg_types)
         ]
         if not usable:
             raise ValueError(f"no primitive of {domain.name!r} applies to inputs {[t.value for t in arg_types]}")
-        name = usable[draw(st.integers(0, len(usable) - 1))]
+        name = names[draw(st.integers(0, len(names) - 1))]
+        if name not in usable:
+            name = usable[0]
         args = []
         for want in domain.primitives[name].arg_types:
-            pool = [i for i, v in enumerate(variables) if v is want]
-            args.append(pool[draw(st.integers(0, len(pool) - 1))])
+            index = draw(st.integers(0, len(variables) - 1))
+            args.append(index if variables[index] is want else variables.index(want))
         body.append(Statement(name, tuple(args)))
         variables.append(domain.primitives[name].return_type)
     return Program(arg_types, tuple(body))
