@@ -6,7 +6,7 @@ import random
 
 import pytest
 import torch
-from worldmodel.datasets import Example, Task, Type, deepcoder
+from worldmodel.datasets import Example, Statement, Task, Type, deepcoder
 from worldmodel.inference import (
     METHODS,
     Budget,
@@ -249,3 +249,23 @@ def test_world_model_without_policy_uses_the_fallback_policy():
     edits = [e for e, _ in deepcoder.neighbours(program)]
     expected = HeuristicScorer().policy_log_probs(SORT_TASK, program, edits, environments=None)
     assert torch.equal(scorer.policy_log_probs(SORT_TASK, program, edits, environments=None), expected)
+
+
+def test_heuristic_scorer():
+    scorer = HeuristicScorer()
+    program = deepcoder.parse("a <- [int] | b <- SORT a")
+    edits = [e for e, _ in deepcoder.neighbours(program, max_length=3)]
+    log_p = scorer.policy_log_probs(SORT_TASK, program, edits, environments=None)
+    assert log_p.shape == (len(edits),) and torch.isclose(log_p.exp().sum(), torch.tensor(1.0, dtype=log_p.dtype))
+    appends_reading_b = [i for i, e in enumerate(edits) if getattr(e, "index", None) == 1 and 1 in getattr(e, "statement", Statement("", ())).args]
+    assert appends_reading_b and log_p[appends_reading_b].min() == log_p.max()  # both bonuses
+    sim = Simulator(SORT_TASK, deepcoder, Budget(calls=None, seconds=None))
+    good, invalid = program, deepcoder.parse("a <- [int] | b <- MAP (**2) a | c <- MAP (**2) b | d <- MAP (**2) c")
+    envs = [sim.environments(good), sim.environments(invalid)]
+    assert envs[1] is None  # out of range
+    energy = scorer.energy(SORT_TASK, [good, invalid], environments=envs)
+    assert energy[0] < 0.1 < 10 <= energy[1]
+    outputs = [[[1, 2], 3], None]
+    similar = scorer.similarity(SORT_TASK, outputs, outputs)
+    assert similar.tolist() == [0.0, 0.0]
+    assert scorer.similarity(SORT_TASK, [[[1, 2], 3]], [[[2, 1], 4]]).item() < 0
