@@ -22,6 +22,10 @@ from ._enumerate import (
 )
 from ._latent import LATENT_KERNELS, JitteredHMC, LatentSamples, sample_latent
 from ._posterior import ExactPosterior, enumerate_programs, exact_posterior
+from ._scorer import HeuristicScorer, Scorer, WorldModelScorer, as_scorer, output_distance
+from ._search_energy import EnergySearchConfig, energy_search
+from ._search_mcmc import MCMCSearchConfig, PolicyEditProposal, mcmc_search
+from ._search_policy import PolicySearchConfig, policy_search
 from ._simulator import Budget, BudgetExhausted, Simulator, SolveResult, verify
 from ._solve import ANYTIME_METHODS, METHODS, MODEL_FREE_METHODS, solve
 
@@ -46,6 +50,18 @@ __all__ = [
     "load_model",
     "plot_bench",
     "run_bench",
+    "Scorer",
+    "HeuristicScorer",
+    "WorldModelScorer",
+    "as_scorer",
+    "output_distance",
+    "PolicySearchConfig",
+    "policy_search",
+    "EnergySearchConfig",
+    "energy_search",
+    "MCMCSearchConfig",
+    "PolicyEditProposal",
+    "mcmc_search",
     # sampler checks
     "strategies",
     "ExactPosterior",

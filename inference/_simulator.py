@@ -60,6 +60,7 @@ class SolveResult:
         calls: simulator calls spent (statements × examples, cached prefixes free).
         seconds: wall-clock seconds spent.
         trace: a short log, e.g. the best energy after each step (method-specific).
+        diagnostics: named figures of the method, e.g. an MCMC kernel's acceptance rate.
     """
 
     task_id: str
@@ -69,6 +70,7 @@ class SolveResult:
     calls: int
     seconds: float
     trace: list[float] = field(default_factory=list)
+    diagnostics: dict[str, float] = field(default_factory=dict)
 
 
 class Simulator:

@@ -1,0 +1,119 @@
+"""Bookkeeping shared by the model-guided searches: the best program so far and the result."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from worldmodel.datasets import Domain, Program, Statement, Task, Type
+
+from ._simulator import Simulator, SolveResult, verify
+
+__all__ = ["Incumbent", "append_statements", "finish", "new_variable_is_redundant", "without_dead_code"]
+
+
+@dataclass
+class Incumbent:
+    """The lowest-energy program seen so far, and a trace of that energy after each step.
+
+    A program the simulator says solves the task is kept as ``solution`` whatever its
+    energy: the answer never depends on the model agreeing.
+    """
+
+    program: Program | None = None
+    energy: float = math.inf
+    solution: Program | None = None
+    trace: list[float] = field(default_factory=list)
+
+    def offer(self, program: Program, energy: float) -> None:
+        """Keep ``program`` if its energy is the lowest so far."""
+        if energy < self.energy:
+            self.program, self.energy = program, energy
+
+    def record(self) -> None:
+        """Append the best energy so far to the trace (once per search step)."""
+        self.trace.append(self.energy)
+
+
+def append_statements(program: Program, domain: Domain) -> list[Statement]:
+    """Every well-typed statement that can be appended to ``program`` (primitive order).
+
+    Example:
+        >>> from worldmodel.datasets import deepcoder
+        >>> p = deepcoder.parse("a <- [int] | b <- int")
+        >>> len(append_statements(p, deepcoder)) == len(deepcoder.primitives)  # one list, one int
+        True
+        >>> append_statements(p, deepcoder)[0]
+        Statement(primitive='HEAD', args=(0,))
+    """
+    types = list(program.input_types)
+    types.extend(domain.primitives[st.primitive].return_type for st in program.statements)
+    by_type: Mapping[Type, list[int]] = {t: [i for i, u in enumerate(types) if u is t] for t in Type}
+    out = []
+    for primitive in domain.primitives.values():
+        choices: list[tuple[int, ...]] = [()]
+        for want in primitive.arg_types:
+            choices = [c + (v,) for c in choices for v in by_type[want]]
+        out.extend(Statement(primitive.name, args) for args in choices)
+    return out
+
+
+def new_variable_is_redundant(environments: list[list]) -> bool:
+    """Whether the last variable equals an earlier one on every example (observational
+    equivalence: appending it adds nothing a later statement could not read already)."""
+    last = [env[-1] for env in environments]
+    width = len(environments[0])
+    return any(all(env[v] == value for env, value in zip(environments, last)) for v in range(width - 1))
+
+
+def without_dead_code(program: Program) -> Program:
+    """``program`` without the statements its output does not depend on.
+
+    The output on every input where ``program`` is valid is unchanged (a statement
+    nobody reads cannot change the last variable), so a verified solution stays one.
+
+    Example:
+        >>> from worldmodel.datasets import deepcoder
+        >>> p = deepcoder.parse("a <- [int] | b <- SUM a | c <- SORT a | d <- REVERSE c")
+        >>> deepcoder.format(without_dead_code(p))
+        'a <- [int] | b <- SORT a | c <- REVERSE b'
+    """
+    n, body = len(program.input_types), program.statements
+    if not body:
+        return program
+    live = {n + len(body) - 1}
+    for j in range(len(body) - 1, -1, -1):
+        if n + j in live:
+            live.update(body[j].args)
+    kept = [j for j in range(len(body)) if n + j in live]
+    renumber = {v: v for v in range(n)} | {n + j: n + i for i, j in enumerate(kept)}
+    statements = tuple(Statement(body[j].primitive, tuple(renumber[a] for a in body[j].args)) for j in kept)
+    return Program(program.input_types, statements)
+
+
+def finish(
+    task: Task,
+    method: str,
+    simulator: Simulator,
+    incumbent: Incumbent,
+    domain: Domain,
+    diagnostics: dict[str, float] | None = None,
+) -> SolveResult:
+    """The :class:`SolveResult`: the solution if one was found (without dead code), else
+    the best program, with ``verified`` recomputed by :func:`verify` on every example
+    (never trusted)."""
+    if incumbent.solution is not None:
+        program = without_dead_code(incumbent.solution)
+    else:
+        program = incumbent.program
+    return SolveResult(
+        task_id=task.id,
+        method=method,
+        program=program,
+        verified=verify(program, task, domain),
+        calls=simulator.calls,
+        seconds=simulator.seconds,
+        trace=list(incumbent.trace),
+        diagnostics=dict(diagnostics or {}),
+    )
