@@ -114,23 +114,29 @@ class BenchReport:
     calls_per_second: dict = field(default_factory=dict)
 
 
+SHIPPED_MODEL = "shipped"
+HEURISTIC_MODEL = "heuristic"
+
+
 def load_model(path: str | None) -> object:
-    """Load a saved ``WorldModel`` (``None`` for no path).
+    """The scorer behind the learned methods, by name or path.
+
+    Args:
+        path: ``"shipped"`` for the checkpoint that ships with the package
+            (``WorldModel.default()``), ``"heuristic"`` or ``None`` for the hand-written
+            :class:`HeuristicScorer` (an ablation with no learning), else a checkpoint
+            path (with or without ``.json`` / ``.safetensors``).
 
     Raises:
-        ValueError: this installation has no ``WorldModel`` or the file cannot be loaded.
+        ValueError: the checkpoint is missing, corrupt or foreign (names the file).
     """
-    if path is None:
+    if path is None or path == HEURISTIC_MODEL:
         return None
+    from worldmodel import CheckpointError, WorldModel
+
     try:
-        from worldmodel import WorldModel  # the model layer is optional for enumeration
-    except ImportError:
-        raise ValueError(
-            f"cannot load model {path!r}: this build of worldmodel has no WorldModel"
-        ) from None
-    try:
-        return WorldModel.load(path)
-    except (OSError, ValueError, KeyError) as error:
+        return WorldModel.default() if path == SHIPPED_MODEL else WorldModel.load(path)
+    except (CheckpointError, OSError, ValueError, KeyError) as error:
         raise ValueError(f"cannot load model {path!r}: {error}") from None
 
 

@@ -35,6 +35,16 @@ when the program is invalid on some example."""
 class Scorer(abc.ABC):
     """The protocol every search method uses. Subclass it to plug in any model."""
 
+    def take_calls(self) -> int:
+        """Simulator calls the scorer spent itself since the last call (then reset).
+
+        A scorer that runs the interpreter (a world model's look-ahead features, the
+        policy's featurisation of candidate edits) reports that work here, and every
+        search charges it to its :class:`Simulator`, so all methods pay for every
+        statement executed on an example. A scorer that runs nothing returns 0.
+        """
+        return 0
+
     @abc.abstractmethod
     def energy(self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environment]) -> torch.Tensor:
         """Energies of ``programs`` for ``task``, lower = better explains the examples.
@@ -212,6 +222,16 @@ class WorldModelScorer(Scorer):
         self.model = model
         self.fallback = fallback if fallback is not None else HeuristicScorer()
         self.has_policy = getattr(model, "policy", True) is not None
+        self._featurizer = getattr(model, "featurizer", None)
+        self._seen = self._featurizer.calls if self._featurizer is not None else 0
+        self._pending = 0
+
+    def take_calls(self) -> int:
+        if self._featurizer is not None:
+            self._pending += self._featurizer.calls - self._seen
+            self._seen = self._featurizer.calls
+        calls, self._pending = self._pending, 0
+        return calls
 
     def energy(self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environment]) -> torch.Tensor:
         return torch.as_tensor(self.model.energy(task, list(programs), environments=list(environments))).reshape(-1)
@@ -221,7 +241,11 @@ class WorldModelScorer(Scorer):
     ) -> torch.Tensor:
         if not self.has_policy:
             return self.fallback.policy_log_probs(task, program, edits, environments=environments)
-        _, log_probs = self.model.policy_log_probs(task, program, list(edits), environments=environments)
+        from worldmodel import featurisation_calls
+
+        edits = list(edits)
+        _, log_probs = self.model.policy_log_probs(task, program, edits, environments=environments)
+        self._pending += featurisation_calls(program, edits, len(task.examples))
         log_probs = torch.as_tensor(log_probs).reshape(-1)
         # Renormalise over the edits asked about: the search may pass a subset.
         return log_probs - torch.logsumexp(log_probs, dim=0)

@@ -104,10 +104,12 @@ def energy_search(
 
     def objective(programs: list[Program], envs: list) -> list[float]:
         energies = scorer.energy(task, programs, environments=envs).tolist()
+        simulator.charge(scorer.take_calls())
         if config.similarity_weight == 0:
             return energies
         outputs = [None if env is None else [values[-1] for values in env] for env in envs]
         similar = scorer.similarity(task, outputs, [targets] * len(programs)).tolist()
+        simulator.charge(scorer.take_calls())
         return [e - config.similarity_weight * s for e, s in zip(energies, similar)]
 
     try:
@@ -123,7 +125,9 @@ def energy_search(
             neighbours = list(domain.neighbours(current, max_length=config.max_length))
             edits = [edit for edit, _ in neighbours]
             log_p = scorer.policy_log_probs(task, current, edits, environments=current_env).tolist()
-            simulator.check()  # a model call can be slow: stop on the seconds limit without waiting for a run
+            # Charge what the scorer ran itself; this also checks the seconds limit,
+            # since a model call can be slow.
+            simulator.charge(scorer.take_calls())
             # Gumbel top-k: k distinct neighbours drawn from the policy without replacement.
             keys = [lp - math.log(-math.log(rng.random() or 1e-300)) for lp in log_p]
             chosen = sorted(range(len(neighbours)), key=lambda i: -keys[i])[: config.proposals_per_step]

@@ -95,7 +95,7 @@ class PolicyEditProposal:
             neighbours = list(self.domain.neighbours(program, max_length=self.max_length))
             env = self.simulator.environments(program)
             log_p = self.scorer.policy_log_probs(self.task, program, [e for e, _ in neighbours], environments=env)
-            self.simulator.check()
+            self.simulator.charge(self.scorer.take_calls())
             found = {}
             for (_, new), lp in zip(neighbours, log_p.tolist()):
                 old = found.get(new)
@@ -173,7 +173,8 @@ def mcmc_search(
             incumbent.solution = program
             raise _Solved
         value = float(scorer.energy(task, [program], environments=[env])[0])
-        simulator.check()  # a model call can be slow: stop on the seconds limit without waiting for a run
+        # Charge what the scorer ran itself; this also checks the seconds limit.
+        simulator.charge(scorer.take_calls())
         incumbent.offer(program, value)
         return value / config.temperature
 

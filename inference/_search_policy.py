@@ -33,21 +33,23 @@ class PolicySearchConfig:
 
     Attributes:
         max_length: longest program searched (default 5).
-        initial_width: beam width of the first pass (default 4).
+        initial_width: beam width of the first pass (default 2).
         growth: factor by which the width grows after an unsuccessful pass (default 2).
-        children_per_state: appends per beam state that are executed, best by the
-            policy first; ``None`` executes all (default ``None``: with a weak policy
-            the energy needs to see them).
+        children_per_state: appends per beam state executed in the first pass, best
+            by the policy first; it grows with the width in later passes, so the search
+            stays complete; ``None`` executes all (default 8).
         policy_weight: weight of the cumulative policy log-probability (default 1.0).
-        energy_weight: weight of the energy (default 1.0).
+        energy_weight: weight of the energy in the beam's ranking (default 0.0: with
+            the shipped model, the simulator calls its look-ahead features spend cost
+            more than its ranking saves; measured in ``docs/design.md``).
     """
 
     max_length: int = 5
-    initial_width: int = 4
+    initial_width: int = 2
     growth: int = 2
-    children_per_state: int | None = None
+    children_per_state: int | None = 8
     policy_weight: float = 1.0
-    energy_weight: float = 1.0
+    energy_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.max_length < 1:
@@ -120,10 +122,14 @@ def _beam_pass(task, root, root_env, width, scorer, simulator, incumbent, domain
             statements = append_statements(program, domain)
             edits = [InsertStatement(len(program), st) for st in statements]
             step = scorer.policy_log_probs(task, program, edits, environments=env).tolist()
-            simulator.check()  # a model call can be slow: stop on the seconds limit without waiting for a run
+            # Charge what the scorer ran itself (featurising the candidates); this also
+            # checks the seconds limit, since a model call can be slow.
+            simulator.charge(scorer.take_calls())
             ranked = sorted(zip(step, statements), key=lambda pair: -pair[0])
             if config.children_per_state is not None:
-                ranked = ranked[: config.children_per_state]
+                # The cap grows with the width, so every append is reached in some pass
+                # and the search stays complete (CAB's guarantee).
+                ranked = ranked[: config.children_per_state * width // config.initial_width]
             children.extend((log_p + lp, Program(program.input_types, program.statements + (st,))) for lp, st in ranked)
         # Execute the most probable children first, so an exhausted budget cuts the least likely.
         children.sort(key=lambda child: -child[0])
@@ -143,7 +149,7 @@ def _beam_pass(task, root, root_env, width, scorer, simulator, incumbent, domain
         if not kept:
             return
         energies = scorer.energy(task, [c for _, c, _ in kept], environments=[e for _, _, e in kept]).tolist()
-        simulator.check()
+        simulator.charge(scorer.take_calls())
         scored = []
         for (log_p, child, env), energy in zip(kept, energies):
             incumbent.offer(child, energy)

@@ -99,7 +99,7 @@ def test_bench_command_writes_json_and_png(tmp_path):
         "enumerate",
         "--calls",
         "10,100",
-    ] + ["--workers", "1", "--out", str(out), "--seed", "0"]
+    ] + ["--workers", "1", "--model", "shipped", "--out", str(out), "--seed", "0"]
     assert [(r["budget"], r["total"]) for r in table["rows"]] == [(10, 2), (100, 2)]
     assert table["rows"][-1]["solved"] == 2 and table["malformed_lines"] == 1
     assert (out / "bench.png").stat().st_size > 1000
@@ -143,4 +143,11 @@ def test_solve_model_is_ignored_by_enumerate_and_passed_to_other_methods(tmp_pat
 
     monkeypatch.setitem(METHODS, "learned", learned)
     result = CliRunner().invoke(main, ["solve", tasks, "--method", "learned", "--calls", "50", "--seed", "3"])
-    assert result.exit_code == 0 and received == [(None, 50, 3), (None, 50, 4)]
+    from worldmodel import WorldModel
+
+    # Without --model the learned methods get the shipped model...
+    assert result.exit_code == 0 and [(type(m), c, s) for m, c, s in received] == [(WorldModel, 50, 3), (WorldModel, 50, 4)]
+    received.clear()
+    # ...and with --model heuristic, no model (the hand-written scorer).
+    result = CliRunner().invoke(main, ["solve", tasks, "--method", "learned", "--calls", "50", "--model", "heuristic"])
+    assert result.exit_code == 0 and received == [(None, 50, 0), (None, 50, 1)]

@@ -273,6 +273,9 @@ class Featurizer:
         self._bos, self._sep, self._eos = (self._token_ids[t] for t in ("<bos>", "<sep>", "<eos>"))
         self._variable_ids = [self._token_ids[f"v{i}"] for i in range(max_variables)]
         self.lookahead = lookahead
+        # Primitive applications this featurizer ran itself (look-ahead, missing
+        # environments), in simulator calls, so searches can charge them to a budget.
+        self.calls = 0
         self._unary = {
             t: [p.function for p in domain.primitives.values() if p.arg_types == (t,)] for t in (Type.INT, Type.LIST)
         }
@@ -293,6 +296,7 @@ class Featurizer:
         if value is None or not self.lookahead:
             return 0.0
         for function in self._unary[Type.INT if type(value) is int else Type.LIST]:
+            self.calls += 1
             try:
                 if function(value) == target:
                     return 1.0
@@ -302,6 +306,7 @@ class Featurizer:
 
     def environments(self, task: Task, program: Program) -> list[list] | None:
         """All variables' values on every example, or ``None`` if invalid on one."""
+        self.calls += len(program) * len(task.examples)
         try:
             return [self.domain.trace(program, list(e.inputs)) for e in task.examples]
         except ExecutionError:

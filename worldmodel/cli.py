@@ -127,9 +127,10 @@ def _check_method(method: str) -> None:
 )
 @click.option(
     "--model",
-    type=click.Path(exists=True),
-    default=None,
-    help="A saved WorldModel for the learned methods.",
+    default="shipped",
+    show_default=True,
+    help="World model for the learned methods: 'shipped' (the packaged checkpoint), "
+    "'heuristic' (hand-written scorer, no learning), or a checkpoint path.",
 )
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Task i is solved with seed SEED + i."
@@ -151,7 +152,7 @@ def solve(tasks, method, calls, seconds, out, model, seed):
 
     _check_method(method)
     if method in MODEL_FREE_METHODS:
-        if model is not None:
+        if model not in (None, "shipped"):
             click.echo(f"note: {method} uses no model; --model ignored", err=True)
         loaded = None
     else:
@@ -239,9 +240,10 @@ def solve(tasks, method, calls, seconds, out, model, seed):
 )
 @click.option(
     "--model",
-    type=click.Path(exists=True),
-    default=None,
-    help="A saved WorldModel for the learned methods.",
+    default="shipped",
+    show_default=True,
+    help="World model for the learned methods: 'shipped' (the packaged checkpoint), "
+    "'heuristic' (hand-written scorer, no learning), or a checkpoint path.",
 )
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Task i is solved with seed SEED + i."

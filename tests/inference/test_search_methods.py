@@ -25,6 +25,8 @@ from worldmodel.inference import (
     verify,
 )
 
+from worldmodel import featurisation_calls
+
 SEARCHES = {"policy": policy_search, "energy": energy_search, "mcmc": mcmc_search}
 
 
@@ -194,8 +196,13 @@ def test_world_model_adapter():
     edits = [e for e, _ in deepcoder.neighbours(program)]
     log_p = scorer.policy_log_probs(CONTRADICTORY, program, edits, environments=None)
     assert log_p.shape == (len(edits),) and torch.isclose(log_p.exp().sum(), torch.tensor(1.0, dtype=log_p.dtype))
+    # The adapter charges the simulator calls a world model's policy spends featurising
+    # the candidate edits (it runs each edited program), and resets after each take.
+    assert scorer.take_calls() == featurisation_calls(program, edits, len(CONTRADICTORY.examples)) > 0
+    assert scorer.take_calls() == 0
     task = generated_tasks(1, 1, seed=3)[0]
-    assert policy_search(task, model=FakeWorldModel(), budget=Budget(calls=2_000), domain=deepcoder).verified
+    # A uniform policy is no guide, so this takes several passes of the growing beam.
+    assert policy_search(task, model=FakeWorldModel(), budget=Budget(calls=200_000, seconds=None), domain=deepcoder).verified
 
 
 @pytest.mark.parametrize("bad", [object(), "heuristic"])
@@ -235,9 +242,14 @@ def test_runs_unchanged_with_a_world_model(method, small_world_model):
     # return, environments from the simulator), the budget, and honest verification.
     # The flow policy is slow on a shared CPU (seconds per call over all neighbours;
     # mcmc needs two per step), hence the small budgets.
+    # A model's scorer call is one step that may run many statements (its features);
+    # it is charged whole, so the budget can be passed by at most that one step.
     calls = 6 if method == "mcmc" else 12
-    result = SEARCHES[method](SORT_TASK, model=small_world_model, budget=Budget(calls=calls, seconds=60), domain=deepcoder)
-    assert 0 < result.calls <= calls + len(SORT_TASK.examples)
+    scorer = as_scorer(small_world_model)
+    result = SEARCHES[method](SORT_TASK, model=scorer, budget=Budget(calls=calls, seconds=60), domain=deepcoder)
+    assert scorer.take_calls() == 0  # everything the scorer ran was charged
+    one_step = len(SORT_TASK.examples) * (1 + 1200 * 5)  # a statement, or a scorer call over <= 1200 candidates
+    assert 0 < result.calls <= calls + one_step
     assert result.verified == verify(result.program, SORT_TASK, deepcoder)
 
 
