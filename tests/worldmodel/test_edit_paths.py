@@ -73,7 +73,7 @@ def test_repair_targets_walk_back_to_phi():
         phi = task.program
         for k in (1, 2, 3):
             steps = repair_steps(task, phi, deepcoder, rng, corruptions=k)
-            assert 1 <= len(steps) <= k
+            assert len(steps) in range(1, k + 1)
             assert [s.distance for s in steps] == list(range(len(steps), 0, -1))
             for step in steps:
                 assert step.targets and step.program != phi
