@@ -1,7 +1,7 @@
 """Beam search over appended statements guided by a standalone FlowPolicy vs. a uniform
 policy, on held-out random DeepCoder tasks (a demonstration of the policy in search).
 
-Usage: .venv/bin/python scripts/policy_beam_demo.py [--train 400] [--epochs 8] [--tasks 40] [--width 16]
+Usage: .venv/bin/python docs/reproduce/policy_beam_demo.py [--train 400] [--epochs 8] [--tasks 40] [--width 16]
 
 Each level keeps the ``width`` programs with the best cumulative log-probability among
 the appends of the current beam (the policy normalised over the appends of each

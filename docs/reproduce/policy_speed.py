@@ -1,6 +1,6 @@
 """Milliseconds per policy call on CPU for length-4 DeepCoder programs (5 examples).
 
-Usage: .venv/bin/python scripts/policy_speed.py [--programs 20] [--threads 1]
+Usage: .venv/bin/python docs/reproduce/policy_speed.py [--programs 20] [--threads 1]
 Prints the mean candidate count and the wall/CPU ms of: enumerating the candidates,
 featurising them, FlowPolicy.log_probs (features + flow), and
 WorldModel.policy_log_probs (adds the model's state_context).

@@ -1,8 +1,8 @@
 """Metric (c) of the flow policy on held-out random DeepCoder programs (CPU).
 
 Usage:
-    .venv/bin/python scripts/policy_metric.py --mode standalone --train 1000 --epochs 15
-    .venv/bin/python scripts/policy_metric.py --mode model --train 1000 --epochs 3
+    .venv/bin/python docs/reproduce/policy_metric.py --mode standalone --train 1000 --epochs 15
+    .venv/bin/python docs/reproduce/policy_metric.py --mode model --train 1000 --epochs 3
 
 ``standalone`` trains a FlowPolicy alone (its hand-made state features only) with
 ``train_policy``; ``model`` attaches a policy to a WorldModel and trains everything with
