@@ -53,6 +53,19 @@ def speed(domain_name: str, programs: int, repeats: int, seed: int, tasks_path: 
     click.echo(f"  new distinct values/s:                                           {values / seconds:,.0f}")
 
 
+# Options that solve and bench share, defined once so the two cannot drift apart.
+_MODEL_OPTION = click.option(
+    "--model",
+    default="shipped",
+    show_default=True,
+    help="World model for the learned methods: 'shipped' (the packaged checkpoint), "
+    "'heuristic' (hand-written scorer, no learning), or a checkpoint path.",
+)
+_SEED_OPTION = click.option(
+    "--seed", type=int, default=0, show_default=True, help="Task i is solved with seed SEED + i."
+)
+
+
 class _Count(click.ParamType):
     """A number of calls, written as an integer or in e-notation (``1e5``)."""
 
@@ -125,16 +138,8 @@ def _check_method(method: str) -> None:
     default=None,
     help="Write one JSON line per task here (atomically).",
 )
-@click.option(
-    "--model",
-    default="shipped",
-    show_default=True,
-    help="World model for the learned methods: 'shipped' (the packaged checkpoint), "
-    "'heuristic' (hand-written scorer, no learning), or a checkpoint path.",
-)
-@click.option(
-    "--seed", type=int, default=0, show_default=True, help="Task i is solved with seed SEED + i."
-)
+@_MODEL_OPTION
+@_SEED_OPTION
 def solve(tasks, method, calls, seconds, out, model, seed):
     """Find a program for every task of TASKS (a task file, one JSON object per line).
 
@@ -238,16 +243,8 @@ def solve(tasks, method, calls, seconds, out, model, seed):
     show_default=True,
     help="Output folder (resumable).",
 )
-@click.option(
-    "--model",
-    default="shipped",
-    show_default=True,
-    help="World model for the learned methods: 'shipped' (the packaged checkpoint), "
-    "'heuristic' (hand-written scorer, no learning), or a checkpoint path.",
-)
-@click.option(
-    "--seed", type=int, default=0, show_default=True, help="Task i is solved with seed SEED + i."
-)
+@_MODEL_OPTION
+@_SEED_OPTION
 @click.option(
     "--progress/--no-progress",
     default=True,
