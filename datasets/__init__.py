@@ -9,7 +9,7 @@
 """
 
 from ._deepcoder import DEEPCODER_PRIMITIVES as _DEEPCODER_PRIMITIVES
-from ._domain import Domain, Example, InputConfig
+from ._domain import INPUT_DISTRIBUTIONS, Domain, Example, InputConfig
 from ._edits import (
     DeleteStatement,
     Edit,
@@ -30,6 +30,7 @@ from ._generate import (
     iter_records,
     parse_splits,
     read_manifest,
+    read_record_lines,
     select_tasks,
 )
 from ._interpreter import (
@@ -80,6 +81,7 @@ __all__ = [
     "behaviour",
     "generate",
     "iter_records",
+    "read_record_lines",
     "parse_splits",
     "probe_inputs",
     "probe_outputs",
@@ -104,6 +106,7 @@ __all__ = [
     "Example",
     "ExecutionError",
     "InputConfig",
+    "INPUT_DISTRIBUTIONS",
     "InsertStatement",
     "ParseError",
     "Primitive",

@@ -11,7 +11,7 @@ from ._errors import ExecutionError
 from ._interpreter import DEFAULT_BOUNDS, Bounds, Value, run, trace
 from ._program import Primitive, Program, Statement, Type, format_program, parse_program
 
-__all__ = ["InputConfig", "Example", "Domain"]
+__all__ = ["InputConfig", "INPUT_DISTRIBUTIONS", "Example", "Domain"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,15 @@ class InputConfig:
     max_list_length: int = 5
     min_int: int = 0
     max_int: int = 5
+
+
+INPUT_DISTRIBUTIONS: dict[str, InputConfig] = {
+    "exedec": InputConfig(),
+    "medium": InputConfig(min_value=-100, max_value=100, max_list_length=10, min_int=0, max_int=10),
+    "pccoder": InputConfig(min_value=-256, max_value=255, max_list_length=20, min_int=-256, max_int=255),
+}
+"""Named input distributions for Φ: ExeDec's small lists and ints (the default), and
+PCCoder's longer lists of wider values (Zohar & Wolf 2018), with one in between."""
 
 
 @dataclass(frozen=True)
@@ -88,17 +97,19 @@ class Domain:
         """All valid one-edit neighbours ``(edit, program)``."""
         return _edits.neighbours(program, self.primitives, max_length=max_length)
 
-    def random_value(self, type_: Type, rng: random.Random) -> Value:
-        """One random input value of ``type_``."""
-        c = self.inputs
+    def random_value(self, type_: Type, rng: random.Random, *, inputs: InputConfig | None = None) -> Value:
+        """One random input value of ``type_`` from ``inputs`` (default ``self.inputs``)."""
+        c = inputs or self.inputs
         if type_ is Type.INT:
             return rng.randint(c.min_int, c.max_int)
         length = rng.randint(c.min_list_length, c.max_list_length)
         return [rng.randint(c.min_value, c.max_value) for _ in range(length)]
 
-    def random_inputs(self, input_types: Sequence[Type], rng: random.Random) -> tuple[Value, ...]:
-        """One random argument tuple of the given types."""
-        return tuple(self.random_value(t, rng) for t in input_types)
+    def random_inputs(
+        self, input_types: Sequence[Type], rng: random.Random, *, inputs: InputConfig | None = None
+    ) -> tuple[Value, ...]:
+        """One random argument tuple of the given types (from ``inputs``, default ``self.inputs``)."""
+        return tuple(self.random_value(t, rng, inputs=inputs) for t in input_types)
 
     def random_program(
         self, rng: random.Random, length: int, *, input_types: Sequence[Type] | None = None, max_tries: int = 1000
@@ -138,23 +149,30 @@ class Domain:
         raise ValueError(f"no program of length {length} without dead code in {max_tries} tries")
 
     def random_examples(
-        self, program: Program, count: int, rng: random.Random, *, max_tries: int = 200
+        self,
+        program: Program,
+        count: int,
+        rng: random.Random,
+        *,
+        max_tries: int = 200,
+        inputs: InputConfig | None = None,
     ) -> list[Example] | None:
         """``count`` examples on which ``program`` is valid and not degenerate.
 
         Degenerate means all outputs equal, or every output an empty list. Returns
-        ``None`` when no such set is found in ``max_tries`` draws per example.
+        ``None`` when no such set is found in ``max_tries`` draws per example. Inputs
+        come from ``inputs`` (default ``self.inputs``).
         """
         examples: list[Example] = []
         tries = 0
         while len(examples) < count and tries < max_tries * count:
             tries += 1
-            inputs = self.random_inputs(program.input_types, rng)
+            values = self.random_inputs(program.input_types, rng, inputs=inputs)
             try:
-                output = self.run(program, inputs)
+                output = self.run(program, values)
             except ExecutionError:
                 continue
-            examples.append(Example(inputs, output))
+            examples.append(Example(values, output))
         if len(examples) < count:
             return None
         outputs = [e.output for e in examples]

@@ -38,12 +38,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ._domain import Domain
+from ._domain import INPUT_DISTRIBUTIONS, Domain
 from ._errors import DatasetError
 from ._probe import DigestSet, behaviour, probe_inputs
 from ._tasks import Task, atomic_write_text, parse_task, task_to_json
 
-__all__ = ["GenerateConfig", "GenerateResult", "generate", "read_manifest", "iter_records", "select_tasks", "parse_splits"]
+__all__ = [
+    "GenerateConfig",
+    "GenerateResult",
+    "generate",
+    "read_manifest",
+    "iter_records",
+    "read_record_lines",
+    "select_tasks",
+    "parse_splits",
+]
 
 FORMAT = "worldmodel.phi/1"
 _WORK = ".generate"
@@ -59,7 +68,12 @@ class GenerateConfig:
         domain: the domain's name in ``worldmodel.datasets.DOMAINS`` (default "deepcoder").
         min_length: shortest program, in statements (default 1).
         max_length: longest program (default 5).
-        examples: examples per record, from ``Domain.random_examples`` (default 5).
+        examples: examples per record, from ``Domain.random_examples`` (default 5); the
+            most examples when ``min_examples`` is set.
+        min_examples: fewest examples per record (default ``None``: exactly
+            ``examples``); each record draws its count uniformly in between.
+        inputs: names in :data:`INPUT_DISTRIBUTIONS` of the input distributions; each
+            record draws one uniformly (default ``("exedec",)``).
         seed: the dataset's seed (default 0).
         splits: ``(name, fraction)`` pairs; fractions sum to 1
             (default train 0.9, valid 0.05, test 0.05).
@@ -78,6 +92,8 @@ class GenerateConfig:
     min_length: int = 1
     max_length: int = 5
     examples: int = 5
+    min_examples: int | None = None
+    inputs: tuple[str, ...] = ("exedec",)
     seed: int = 0
     splits: tuple[tuple[str, float], ...] = (("train", 0.9), ("valid", 0.05), ("test", 0.05))
     shard_size: int = 10000
@@ -95,6 +111,11 @@ class GenerateConfig:
         for name in ("count", "min_length", "examples", "shard_size", "block_size", "probes", "example_tries", "window"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.min_examples is not None and not 1 <= self.min_examples <= self.examples:
+            raise ValueError(f"min_examples must be in [1, examples={self.examples}], got {self.min_examples}")
+        unknown = [name for name in self.inputs if name not in INPUT_DISTRIBUTIONS]
+        if not self.inputs or unknown:
+            raise ValueError(f"inputs must name input distributions among {sorted(INPUT_DISTRIBUTIONS)}, got {list(self.inputs)}")
         if self.max_length < self.min_length:
             raise ValueError(f"max_length {self.max_length} < min_length {self.min_length}")
         if not self.splits:
@@ -112,6 +133,13 @@ class GenerateConfig:
         """The parameters as JSON data (what the manifest records and reruns must match)."""
         data = asdict(self)
         data["splits"] = {n: f for n, f in self.splits}
+        data["inputs"] = list(self.inputs)
+        # A dataset made before these options existed has the defaults' bytes; its
+        # manifest leaves them out, so it still matches.
+        if self.min_examples is None:
+            del data["min_examples"]
+        if self.inputs == ("exedec",):
+            del data["inputs"]
         return data
 
 
@@ -207,7 +235,10 @@ def _run_block(config: GenerateConfig, length: int, index: int) -> _BlockResult:
         if b.digest in seen:
             result.repeats += 1
             continue
-        examples = domain.random_examples(program, config.examples, rng, max_tries=config.example_tries)
+        # Drawn only when there is a choice, so that the defaults keep their bytes.
+        count = config.examples if config.min_examples is None else rng.randint(config.min_examples, config.examples)
+        inputs = INPUT_DISTRIBUTIONS[config.inputs[0] if len(config.inputs) == 1 else rng.choice(config.inputs)]
+        examples = domain.random_examples(program, count, rng, max_tries=config.example_tries, inputs=inputs)
         if examples is None:
             result.degenerate += 1
             continue
@@ -630,6 +661,27 @@ def iter_records(directory: str | os.PathLike, split: str, *, domain: Domain | N
                 yield parse_task(json.loads(line), domain)
             except ValueError as error:
                 raise DatasetError(f"{root / shard['file']}:{number}: {error}") from None
+
+
+def read_record_lines(directory: str | os.PathLike, split: str) -> list[str]:
+    """The JSON lines of one split's records, in :func:`iter_records` order, each shard verified.
+
+    Parsing a million records takes minutes; a training run keeps the lines and parses
+    each task where it is used (in its data workers) instead.
+
+    Raises:
+        DatasetError: as :func:`iter_records`.
+    """
+    root = Path(directory)
+    manifest = read_manifest(root)
+    if split not in manifest["counts"]:
+        raise DatasetError(f"{root}: no split {split!r}; the dataset has {sorted(manifest['counts'])}")
+    return [
+        line
+        for shard in manifest["shards"]
+        if shard["file"].startswith(f"{split}/")
+        for line in _shard_bytes(root, shard).decode().splitlines()
+    ]
 
 
 def select_tasks(

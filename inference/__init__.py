@@ -24,6 +24,7 @@ from ._latent import LATENT_KERNELS, JitteredHMC, LatentSamples, sample_latent
 from ._posterior import ExactPosterior, enumerate_programs, exact_posterior
 from ._scorer import HeuristicScorer, Scorer, WorldModelScorer, as_scorer, output_distance
 from ._search_energy import EnergySearchConfig, energy_search
+from ._search_guided import GuidedSearchConfig, guided_search, primitive_costs
 from ._search_mcmc import MCMCSearchConfig, PolicyEditProposal, mcmc_search
 from ._search_policy import PolicySearchConfig, policy_search
 from ._simulator import Budget, BudgetExhausted, Simulator, SolveResult, verify
@@ -57,6 +58,9 @@ __all__ = [
     "output_distance",
     "PolicySearchConfig",
     "policy_search",
+    "GuidedSearchConfig",
+    "guided_search",
+    "primitive_costs",
     "EnergySearchConfig",
     "energy_search",
     "MCMCSearchConfig",

@@ -7,11 +7,14 @@ of per-example results is new (observational equivalence: two programs that agre
 on every example are interchangeable here), together with how it was built. It stops
 when a result equals the target outputs and extracts the straight-line program.
 
-Order. Level ``s`` holds the values first built by a program *tree* of ``s``
-statements (an application's size is one plus its arguments' sizes). Tree size is
-an upper bound on the size of the extracted straight-line program, which counts a
-shared subexpression once (``ZIPWITH (+) (SORT a) (SORT a)`` is at level 3 but has
-2 statements), so short programs come first up to that slack.
+Order. Level ``s`` holds the values first built by a program *tree* of cost ``s``:
+an application costs its primitive's cost plus its arguments' costs, inputs cost 0.
+With every primitive at cost 1 (the default) the cost is the tree size, an upper
+bound on the size of the extracted straight-line program, which counts a shared
+subexpression once (``ZIPWITH (+) (SORT a) (SORT a)`` is at level 3 but has 2
+statements), so short programs come first up to that slack. Other integer costs give
+weighted bottom-up search (Probe, HySynth): cheap primitives, e.g. those a model
+predicts from the spec, are combined first, and every primitive is still reached.
 
 Cost. Applying one primitive to one value on K examples is K simulator calls (one
 statement on one example, as :class:`Simulator` counts programs), charged whether
@@ -32,7 +35,7 @@ then compared with it, not only the new ones).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain, combinations_with_replacement, product
 
@@ -118,7 +121,11 @@ def _key(results: list) -> tuple:
 
 
 def enumerate_program(
-    task: Task, simulator: Simulator, *, config: EnumerationConfig = EnumerationConfig()
+    task: Task,
+    simulator: Simulator,
+    *,
+    config: EnumerationConfig = EnumerationConfig(),
+    costs: Mapping[str, int] | None = None,
 ) -> Enumeration:
     """Find a program for ``task`` by bottom-up enumeration, charging ``simulator``.
 
@@ -127,13 +134,16 @@ def enumerate_program(
         simulator: counts calls against its budget (K per application) and holds
             the clock; its ``domain`` gives the primitives and bounds.
         config: the options (default :class:`EnumerationConfig`).
+        costs: an integer cost >= 1 per primitive name (default ``None``: 1 each, i.e.
+            by tree size); every primitive of the domain needs one.
 
     Returns:
         An :class:`Enumeration`; ``program`` is ``None`` unless it stopped ``"solved"``.
         The program is not verified here: :func:`worldmodel.inference.solve` does that.
 
     Raises:
-        ValueError: a primitive of the domain takes other than 1 or 2 arguments.
+        ValueError: a primitive of the domain takes other than 1 or 2 arguments, or
+            ``costs`` misses a primitive or holds a cost that is not an int >= 1.
 
     Example:
         >>> from worldmodel.datasets import deepcoder, Task, Example, Type
@@ -143,14 +153,22 @@ def enumerate_program(
         >>> deepcoder.format(found.program), found.stopped
         ('a <- [int] | b <- MAP (*2) a | c <- SORT b | d <- REVERSE c', 'solved')
     """
-    return _Enumerator(task, simulator, config).run()
+    return _Enumerator(task, simulator, config, costs=costs).run()
 
 
 class _Enumerator:
     """The state of one enumeration; :meth:`run` is the hot loop."""
 
-    def __init__(self, task: Task, sim: Simulator, config: EnumerationConfig):
-        self.task, self.sim, self.config = task, sim, config
+    def __init__(
+        self, task: Task, sim: Simulator, config: EnumerationConfig, *, costs: Mapping[str, int] | None = None
+    ):
+        if costs is None:
+            costs = dict.fromkeys(sim.domain.primitives, 1)
+        for name in sim.domain.primitives:
+            cost = costs.get(name)
+            if type(cost) is not int or cost < 1:
+                raise ValueError(f"costs[{name!r}] must be an int >= 1, got {cost!r}")
+        self.task, self.sim, self.config, self.costs = task, sim, config, costs
         self.start = time.perf_counter()
         self.K = len(sim.inputs)
         # Every value: its data (K results) and how it was built.
@@ -159,7 +177,7 @@ class _Enumerator:
             tuple[str, tuple[int, ...]] | int
         ] = []  # (primitive, args) or input index
         self.seen: dict[tuple, int] = {}
-        # levels[type][s] = (ids, datas) of the values first built at tree size s.
+        # levels[type][s] = (ids, datas) of the values first built at cost s.
         self.levels: dict[Type, list[tuple[list[int], list[tuple]]]] = {
             Type.INT: [([], [])],
             Type.LIST: [([], [])],
@@ -240,33 +258,40 @@ class _Enumerator:
                     f"enumeration supports primitives of 1 or 2 arguments; {name} takes {len(p.arg_types)}"
                 )
         max_arity = 2 if binary else 1
+        min_cost = min((self.costs[entry[0]] for entry in unary + binary), default=1)
         size = last_nonempty = 0
         try:
             while True:
                 size += 1
                 if config.max_size is not None and size > config.max_size:
                     return self.finish(None, "max_size", size - 1)
-                # Level s combines levels that sum to s - 1: past max_arity times the
-                # last non-empty level, nothing new can ever be built.
-                if size - 1 > max_arity * last_nonempty:
+                # Level s combines levels that sum to s - cost: once that exceeds
+                # max_arity times the last non-empty level, nothing new can be built.
+                if size - min_cost > max_arity * last_nonempty:
                     return self.finish(None, "exhausted", size)
                 sim.check()
                 for t in (Type.INT, Type.LIST):
                     self.levels[t].append(([], []))
                 for entry in unary:
-                    ids, ds = self.levels[entry[2][0]][size - 1]
+                    rest = size - self.costs[entry[0]]
+                    if rest < 0:
+                        continue
+                    ids, ds = self.levels[entry[2][0]][rest]
                     # zip of 1-tuples: ((a,), (x,)) items built in C, no Python generator.
                     found = self._apply(entry, size, zip(zip(ids), zip(ds)))
                     if found is not None:
                         return self.finish(found, "solved", size)
                 for entry in binary:
                     (t0, t1), commutes = entry[2], entry[6]
-                    for i in range(size):
-                        j = size - 1 - i
+                    rest = size - self.costs[entry[0]]
+                    for i in range(rest + 1):
+                        j = rest - i
                         if commutes and i > j:
                             continue
                         ids0, ds0 = self.levels[t0][i]
                         ids1, ds1 = self.levels[t1][j]
+                        if not ids0 or not ids1:
+                            continue
                         # ((a, b), (x, y)) items, ids and data paired in the same order;
                         # for commuting arguments of one level, each unordered pair once.
                         if commutes and i == j:

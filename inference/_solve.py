@@ -18,6 +18,7 @@ from worldmodel.datasets import Domain, Task, deepcoder
 
 from ._enumerate import enumerate_search
 from ._search_energy import energy_search
+from ._search_guided import guided_search
 from ._search_mcmc import mcmc_search
 from ._search_policy import policy_search
 from ._simulator import Budget, BudgetExhausted, SolveResult, verify
@@ -26,13 +27,14 @@ __all__ = ["METHODS", "ANYTIME_METHODS", "MODEL_FREE_METHODS", "solve"]
 
 METHODS: dict[str, Callable[..., SolveResult]] = {
     "enumerate": enumerate_search,
+    "guided": guided_search,
     "policy": policy_search,
     "energy": energy_search,
     "mcmc": mcmc_search,
 }
 """Search methods by name: ``search(task, *, model, budget, domain, seed) -> SolveResult``."""
 
-ANYTIME_METHODS: set[str] = {"enumerate", "policy", "energy", "mcmc"}
+ANYTIME_METHODS: set[str] = {"enumerate", "guided", "policy", "energy", "mcmc"}
 """Methods whose run with budget B makes exactly the first B calls of a run with any
 larger budget and stops as soon as it is solved (deterministic for a seed), so that
 one run at the largest budget gives the result at every smaller one."""

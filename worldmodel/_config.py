@@ -83,6 +83,11 @@ class TrainConfig:
         time_limit: stop after this many seconds of this run (default None); like
             ``max_steps`` it checkpoints and exports the model, and rerunning resumes.
         policy_weight: weight of the policy's loss when the model has a policy (default 1.0).
+        primitive_weight: weight of the primitive head's loss (default 1.0).
+        spec_batch_size: tasks per step for the terms that read only specs (the primitive
+            head); the program-level terms (energy, similarity, policy) take the first
+            ``batch_size`` of them. It sets the epoch: one epoch is one pass of the
+            spec-level terms over the tasks (default ``None``: ``batch_size``).
 
     Example:
         >>> TrainConfig(epochs=2, batch_size=8).batch_size
@@ -112,6 +117,8 @@ class TrainConfig:
     max_steps: int | None = None
     time_limit: float | None = None
     policy_weight: float = 1.0
+    primitive_weight: float = 1.0
+    spec_batch_size: int | None = None
 
     def __post_init__(self) -> None:
         _positive(self, "epochs", "batch_size", "lr", "chain_length", "checkpoint_every", "keep_checkpoints")
@@ -122,11 +129,20 @@ class TrainConfig:
                 raise ConfigError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)!r}")
         if self.max_steps is not None and self.max_steps <= 0:
             raise ConfigError(f"TrainConfig.max_steps must be > 0 or None, got {self.max_steps!r}")
+        if self.spec_batch_size is not None and self.spec_batch_size < self.batch_size:
+            raise ConfigError(
+                f"TrainConfig.spec_batch_size must be >= batch_size ({self.batch_size}) or None, got {self.spec_batch_size!r}"
+            )
         if self.time_limit is not None and self.time_limit <= 0:
             raise ConfigError(f"TrainConfig.time_limit must be > 0 seconds or None, got {self.time_limit!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def step_tasks(self) -> int:
+        """Tasks drawn per step: ``spec_batch_size``, or ``batch_size`` if unset."""
+        return self.spec_batch_size or self.batch_size
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:

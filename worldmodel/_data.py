@@ -14,6 +14,7 @@ For a task with a known solution ``φ``, :func:`sample_task` draws
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import sys
@@ -34,12 +35,13 @@ from worldmodel.datasets import (
     Task,
     TaskFileError,
     iter_tasks,
+    parse_task,
     variable_types,
 )
 
 from ._features import Featurizer
 
-__all__ = ["random_edit", "TaskSample", "sample_task", "sample_chain", "load_tasks", "TrainingDataError"]
+__all__ = ["random_edit", "TaskSample", "sample_task", "sample_chain", "load_tasks", "RecordTasks", "TrainingDataError"]
 
 
 class TrainingDataError(ValueError):
@@ -225,12 +227,35 @@ def sample_task(
     return TaskSample(task, chain, edits, chain_envs, negatives, envs, solves, kinds, counts)
 
 
-def load_tasks(directory: str | os.PathLike, split: str, domain: Domain, *, limit: int | None = None) -> list[Task]:
+class RecordTasks(Sequence):
+    """Φ records kept as their JSON lines, each parsed into a :class:`Task` when indexed.
+
+    A training run over a million records then starts at once and parses each task in
+    the data worker that uses it. Every Φ record has a program.
+    """
+
+    def __init__(self, lines: Sequence[str], domain: Domain):
+        self.lines = lines
+        self.domain = domain
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return parse_task(json.loads(self.lines[index]), self.domain)
+
+
+def load_tasks(
+    directory: str | os.PathLike, split: str, domain: Domain, *, limit: int | None = None, lazy: bool = False
+) -> Sequence[Task]:
     """Tasks with a known program from a data folder's ``split``.
 
-    Reads a generated dataset (``manifest.json``, via ``datasets.iter_records`` when this
-    installation has it) or else every ``DIR/<split>/*.jsonl`` task file in sorted
-    order. Malformed lines are reported on stderr and skipped.
+    Reads a generated dataset (``manifest.json``, via ``datasets.iter_records``) or
+    else every ``DIR/<split>/*.jsonl`` task file in sorted order. Malformed lines are
+    reported on stderr and skipped. With ``lazy`` (and no ``limit``) a generated
+    dataset comes back as :class:`RecordTasks`, parsed on access.
 
     Raises:
         TrainingDataError: no such folder, or no task with a program in it.
@@ -240,6 +265,11 @@ def load_tasks(directory: str | os.PathLike, split: str, domain: Domain, *, limi
     from worldmodel import datasets
 
     iter_records = getattr(datasets, "iter_records", None)
+    if lazy and limit is None and (root / "manifest.json").exists():
+        try:
+            return RecordTasks(datasets.read_record_lines(root, split), domain)
+        except datasets.DatasetError as error:
+            raise TrainingDataError(str(error)) from None
     if iter_records is not None and (root / "manifest.json").exists():
         for task in iter_records(root, split):
             if task.program is not None:

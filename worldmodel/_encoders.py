@@ -7,7 +7,10 @@ from torch import nn
 
 from ._features import NUM_EXECUTION_FEATURES, ProgramBatch, SpecBatch
 
-__all__ = ["ValueEncoder", "SpecEncoder", "ProgramEncoder", "mlp", "masked_pool"]
+__all__ = ["MAX_INPUTS", "ValueEncoder", "SpecEncoder", "ProgramEncoder", "mlp", "masked_pool"]
+
+MAX_INPUTS = 4
+"""Most inputs of a task the spec encoder takes."""
 
 
 def mlp(inp: int, hidden: int, out: int) -> nn.Sequential:
@@ -65,7 +68,7 @@ class SpecEncoder(nn.Module):
     Returns the per-example encodings ``(B, K, D)`` and the pooled spec ``s`` ``(B, D)``.
     """
 
-    def __init__(self, dim: int, max_inputs: int = 4):
+    def __init__(self, dim: int, max_inputs: int = MAX_INPUTS):
         super().__init__()
         self.input_position = nn.Embedding(max_inputs, dim)
         self.example = mlp(2 * dim, dim, dim)

@@ -15,6 +15,7 @@ from ._config import ConfigError, ModelConfig
 from ._encoders import ProgramEncoder, SpecEncoder, ValueEncoder
 from ._energy import EnergyHead
 from ._features import Environment, Featurizer, PairBatch, ProgramBatch, SpecBatch
+from ._primitive_head import PrimitiveHead, PrimitiveInputs, primitive_inputs
 from ._similarity import SimilarityHead
 
 __all__ = ["WorldModel", "DEFAULT_CHECKPOINT"]
@@ -24,7 +25,7 @@ _CHUNK = 2048  # programs per forward pass in the query API (bounds peak memory)
 
 
 class WorldModel(nn.Module):
-    """Encoders (value, spec, executed program) and heads (energy, similarity).
+    """Encoders (value, spec, executed program) and heads (energy, similarity, primitives).
 
     The query methods (:meth:`energy`, :meth:`encode`, :meth:`similarity`,
     :meth:`state_context`) take one task and plain programs, run without gradients and
@@ -67,6 +68,9 @@ class WorldModel(nn.Module):
         self.program_encoder = ProgramEncoder(len(vocab.program_tokens), config.max_program_tokens, config.token_dim, d)
         self.energy_head = EnergyHead(d)
         self.similarity_head = SimilarityHead(d)
+        self.primitive_head = PrimitiveHead(
+            d, len(domain.primitives), num_tokens=vocab.num_value_tokens, width=self.featurizer.width
+        )
         self.policy: nn.Module | None = None
 
     @property
@@ -105,6 +109,11 @@ class WorldModel(nn.Module):
     def context_forward(self, batch: ProgramBatch) -> torch.Tensor:
         """State contexts ``[z_φ, s]`` ``(N, 2D)`` of a featurised batch (for the policy)."""
         return torch.cat(self.latent_forward(batch), -1)
+
+    def primitive_forward(self, inputs: PrimitiveInputs) -> torch.Tensor:
+        """Logits ``(B, P)`` that each of the domain's P primitives occurs in the solution."""
+        _, examples, s = self.spec_forward(inputs.specs)
+        return self.primitive_head(examples, s, inputs)
 
     def similarity_forward(self, batch: PairBatch) -> torch.Tensor:
         """Similarities ``(P,)`` of a featurised pair batch."""
@@ -155,6 +164,45 @@ class WorldModel(nn.Module):
         if not programs:
             return torch.zeros(0, self.context_dim, device=self.device)
         return torch.cat([self.context_forward(b) for b in self._program_batches(task, programs, environments)])
+
+    def check_task(self, task: Task) -> None:
+        """Raise ``ValueError`` naming the limit if the encoders cannot take ``task``.
+
+        The spec encoder takes at most :attr:`max_inputs` inputs, and values of at
+        most the domain's longest list with elements within its bounds.
+        """
+        if len(task.input_types) > self.max_inputs:
+            raise ValueError(f"task {task.id!r} has {len(task.input_types)} inputs; the model takes at most {self.max_inputs}")
+        vocab = self.featurizer.vocab
+        for example in task.examples:
+            for value in (*example.inputs, example.output):
+                items = [value] if isinstance(value, int) else value
+                if len(items) > self.featurizer.width - 2 or any(not vocab.value_min <= v <= vocab.value_max for v in items):
+                    raise ValueError(f"task {task.id!r}: value {value!r} is outside what the model encodes")
+
+    @property
+    def max_inputs(self) -> int:
+        """Most inputs a task may have for the spec encoder."""
+        return self.spec_encoder.input_position.num_embeddings
+
+    @torch.no_grad()
+    def primitive_probabilities(self, task: Task) -> dict[str, float]:
+        """Per primitive name, the probability that a solution of ``task`` uses it.
+
+        One forward pass over the spec; no program is run. Raises ``ValueError`` if
+        the task does not fit the model (:meth:`check_task`).
+
+        Example:
+            >>> from worldmodel.datasets import Task, Example, Type
+            >>> model = WorldModel(ModelConfig(dim=32, token_dim=16))
+            >>> task = Task("t", (Example(([3, 1],), [1, 3]),), (Type.LIST,))
+            >>> p = model.primitive_probabilities(task); len(p) == len(model.domain.primitives)
+            True
+        """
+        self.check_task(task)
+        inputs = primitive_inputs([task], self.featurizer, max_inputs=self.max_inputs).to(self.device)
+        probabilities = torch.sigmoid(self.primitive_forward(inputs).float())[0].tolist()
+        return dict(zip(self.domain.primitives, probabilities))
 
     def energy_latent(self, task: Task, z: torch.Tensor) -> torch.Tensor:
         """Energies ``(N,)`` of latents ``z`` ``(N, D)`` on ``task``, differentiable in ``z``.

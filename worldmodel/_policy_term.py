@@ -72,6 +72,7 @@ class PolicyTerm:
     repair_states: int = 2
     negatives: int | None = 64
     name: str = "policy"
+    spec_only: bool = False
 
     def _steps(self, sample: TaskSample, domain: Domain, rng: random.Random) -> list[EditStep]:
         task, program = sample.task, sample.task.program

@@ -41,6 +41,7 @@ from ._energy import chain_ranking_loss, contrastive_loss
 from ._features import Featurizer, PairBatch, ProgramBatch, _Batch
 from ._metrics import evaluate
 from ._policy_term import PolicyTerm
+from ._primitive_head import PrimitiveTerm
 from ._similarity import similarity_loss
 
 __all__ = ["LossTerm", "EnergyTerm", "SimilarityTerm", "EnergyPart", "SimilarityPart", "FitResult", "fit", "default_terms"]
@@ -51,10 +52,14 @@ class LossTerm(Protocol):
 
     ``build`` runs in a data worker (no model access) and returns a picklable batch
     part with a ``to(device)`` method; ``loss`` runs on the device and returns named,
-    already weighted scalar losses, which are summed.
+    already weighted scalar losses, which are summed. A term with ``spec_only = True``
+    reads only the tasks: its ``build`` gets every task of the step
+    (``TrainConfig.step_tasks``) instead of the sampled programs of the first
+    ``batch_size``.
     """
 
     name: str
+    spec_only: bool
 
     def build(self, samples: Sequence[TaskSample], featurizer: Featurizer): ...
 
@@ -94,6 +99,7 @@ class EnergyTerm:
     margin: float = 0.5
     rank_hard_negatives: bool = True
     name: str = "energy"
+    spec_only: bool = False
 
     def build(self, samples: Sequence[TaskSample], featurizer: Featurizer) -> EnergyPart:
         programs, envs, task_index = [], [], []
@@ -147,6 +153,7 @@ class SimilarityTerm:
     weight: float = 1.0
     margin: float = 0.5
     name: str = "similarity"
+    spec_only: bool = False
 
     def build(self, samples: Sequence[TaskSample], featurizer: Featurizer) -> SimilarityPart:
         a, b, task_index, rows = [], [], [], []
@@ -182,10 +189,11 @@ class SimilarityTerm:
 
 
 def default_terms(config: TrainConfig) -> list[LossTerm]:
-    """The energy and similarity terms, weighted as ``config`` says."""
+    """The energy, similarity and primitive terms, weighted as ``config`` says."""
     return [
         EnergyTerm(config.energy_weight, config.ranking_weight, config.margin),
         SimilarityTerm(config.similarity_weight, config.margin),
+        PrimitiveTerm(config.primitive_weight),
     ]
 
 
@@ -202,12 +210,14 @@ class _EpochBatches(torch.utils.data.Dataset):
         random.Random(f"order:{config.seed}:{epoch}").shuffle(self.order)
 
     def __len__(self) -> int:
-        return math.ceil(len(self.tasks) / self.config.batch_size)
+        return math.ceil(len(self.tasks) / self.config.step_tasks)
 
     def __getitem__(self, i: int) -> dict:
         c = self.config
         rng = random.Random(f"batch:{c.seed}:{self.epoch}:{i}")
-        chunk = [self.tasks[j] for j in self.order[i * c.batch_size : (i + 1) * c.batch_size]]
+        step = [self.tasks[j] for j in self.order[i * c.step_tasks : (i + 1) * c.step_tasks]]
+        # Sampling programs is the costly part: skip it when only spec-level terms train.
+        chunk = step[: c.batch_size] if any(not term.spec_only for term in self.terms) else []
         samples = []
         for task in chunk:
             try:
@@ -219,8 +229,10 @@ class _EpochBatches(torch.utils.data.Dataset):
                 )
             except ValueError:
                 continue  # its program does not reproduce its examples: no supervision
-        parts = {term.name: term.build(samples, self.featurizer) for term in self.terms} if samples else {}
-        return {"tasks": len(samples), "parts": parts}
+        if not samples and chunk:
+            return {"tasks": 0, "spec_tasks": 0, "parts": {}}
+        parts = {term.name: term.build(step if term.spec_only else samples, self.featurizer) for term in self.terms}
+        return {"tasks": len(samples), "spec_tasks": len(step), "parts": parts}
 
 
 def _worker_init(_: int) -> None:
@@ -292,7 +304,7 @@ def fit(
     device = torch.device(config.device)
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    batches_per_epoch = math.ceil(len(train_tasks) / config.batch_size)
+    batches_per_epoch = math.ceil(len(train_tasks) / config.step_tasks)
     total = config.epochs * batches_per_epoch
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _lr_factor(s, config.warmup, total))
     out = Path(out) if out is not None else None
@@ -332,7 +344,7 @@ def fit(
         )
         model.train()
         sums: dict[str, float] = {}
-        seen_tasks, count, t0 = 0, 0, time.perf_counter()
+        seen_tasks, seen_spec_tasks, count, t0 = 0, 0, 0, time.perf_counter()
         bar = tqdm(total=len(dataset), initial=start, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress)
         batch_index = start
         for batch in loader:
@@ -353,10 +365,15 @@ def fit(
             step += 1
             count += 1
             seen_tasks += batch["tasks"]
+            seen_spec_tasks += batch["spec_tasks"]
             for name, value in losses.items():
                 sums[name] = sums.get(name, 0.0) + float(value.detach())
-            rate = seen_tasks / max(time.perf_counter() - t0, 1e-9)
-            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", tasks_per_s=f"{rate:.0f}")
+            elapsed_ = max(time.perf_counter() - t0, 1e-9)
+            bar.set_postfix(
+                loss=f"{float(loss.detach()):.3f}",
+                tasks_per_s=f"{seen_tasks / elapsed_:.0f}",
+                spec_tasks_per_s=f"{seen_spec_tasks / elapsed_:.0f}",
+            )
             if step % config.checkpoint_every == 0 and batch_index < len(dataset):
                 checkpoint_now(epoch, batch_index)
             over_time = config.time_limit is not None and time.perf_counter() - run_start > config.time_limit
@@ -364,12 +381,21 @@ def fit(
                 stopped = True
                 break
         bar.close()
+        elapsed = time.perf_counter() - t0
+        rates = {
+            "tasks_per_second": seen_tasks / max(elapsed, 1e-9),
+            "spec_tasks_per_second": seen_spec_tasks / max(elapsed, 1e-9),
+        }
         if stopped and batch_index < len(dataset):
             checkpoint_now(epoch, batch_index)
             if out is not None:
                 save_model(model, out / "model")
+                # The part of the epoch this run made, for the record; the checkpoint's
+                # history leaves it out, so a resumed run does not count it twice.
+                partial = {"epoch": epoch + 1, "partial": True, "step": step, "batches": batch_index,
+                           **{name: total_ / max(count, 1) for name, total_ in sums.items()}, **rates}
+                atomic_write_text(out / "history.json", json.dumps([*history, partial], indent=2) + "\n")
             break
-        elapsed = time.perf_counter() - t0
         metrics = evaluate(
             model, valid_tasks[: config.valid_limit], seed=config.seed, neighbour_tasks=min(16, config.valid_limit)
         )
@@ -377,7 +403,7 @@ def fit(
             "epoch": epoch + 1,
             "step": step,
             **{name: total_ / max(count, 1) for name, total_ in sums.items()},
-            "tasks_per_second": seen_tasks / max(elapsed, 1e-9),
+            **rates,
             "valid": metrics.to_dict(),
         }
         history.append(record)

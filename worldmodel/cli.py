@@ -305,7 +305,10 @@ def _lengths(text: str) -> tuple[int, ...]:
 @click.option("--count", type=int, required=True, help="Records to write over all splits and lengths.")
 @click.option("--min-length", type=int, default=1, show_default=True, help="Shortest program (statements).")
 @click.option("--max-length", type=int, default=5, show_default=True, help="Longest program (statements).")
-@click.option("--examples", type=int, default=5, show_default=True, help="Input/output examples per record.")
+@click.option("--examples", type=int, default=5, show_default=True, help="Input/output examples per record (the most, with --min-examples).")
+@click.option("--min-examples", type=int, default=None, help="Fewest examples per record; each record draws its count in [min, --examples].")
+@click.option("--inputs", "input_names", default="exedec", show_default=True,
+              help="Input distributions, comma-separated (exedec, medium, pccoder); each record draws one.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed: the output bytes depend on it, not on --workers.")
 @click.option("--splits", default="train=0.9,valid=0.05,test=0.05", show_default=True, help="Split names and fractions.")
 @click.option("--shard-size", type=int, default=10000, show_default=True, help="Records per shard file.")
@@ -313,7 +316,8 @@ def _lengths(text: str) -> tuple[int, ...]:
 @click.option("--workers", type=int, default=1, show_default=True, help="Processes (does not change the output).")
 @click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Dataset directory.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def generate(domain, count, min_length, max_length, examples, seed, splits, shard_size, probes, workers, out, quiet):
+def generate(domain, count, min_length, max_length, examples, min_examples, input_names, seed, splits, shard_size, probes,
+             workers, out, quiet):
     """Generate a dataset Φ of programs with examples into OUT (sharded JSONL + manifest.json).
 
     Deterministic for the parameters whatever --workers; rerunning the same command
@@ -326,7 +330,7 @@ def generate(domain, count, min_length, max_length, examples, seed, splits, shar
     try:
         config = GenerateConfig(
             count=count, domain=domain, min_length=min_length, max_length=max_length, examples=examples,
-            seed=seed, splits=parse_splits(splits), shard_size=shard_size, probes=probes,
+            min_examples=min_examples, inputs=tuple(n.strip() for n in input_names.split(",") if n.strip()), seed=seed, splits=parse_splits(splits), shard_size=shard_size, probes=probes,
         )
         result = run_generate(config, out, workers=workers, progress=not quiet)
     except DatasetError as error:
@@ -400,10 +404,13 @@ def _fail(message: str) -> None:
 @click.option("--valid-limit", type=int, default=256, show_default=True, help="Held-out tasks evaluated each epoch.")
 @click.option("--policy", is_flag=True, help="Also train the flow policy over edits (model.policy).")
 @click.option("--policy-weight", type=float, default=1.0, show_default=True, help="Weight of the policy loss.")
+@click.option("--primitive-weight", type=float, default=1.0, show_default=True, help="Weight of the primitive head's loss.")
+@click.option("--spec-batch-size", type=int, default=None,
+              help="Tasks per step for the spec-only primitive head (>= --batch-size; it sets the epoch).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahead, epochs, batch_size, lr, hard_negatives,
           batch_negatives, chain_length, device, no_amp, workers, threads, seed, checkpoint_every, max_steps,
-          time_limit, valid_limit, policy, policy_weight, quiet):
+          time_limit, valid_limit, policy, policy_weight, primitive_weight, spec_batch_size, quiet):
     """Train a world model on DATA; writes OUT/model.safetensors + OUT/model.json."""
     import torch
 
@@ -427,7 +434,7 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
             chain_length=chain_length, device=device, amp=not no_amp, workers=workers, seed=seed,
             checkpoint_every=checkpoint_every, max_steps=max_steps, valid_limit=valid_limit,
             time_limit=None if time_limit is None else 60 * time_limit,
-            policy_weight=policy_weight,
+            policy_weight=policy_weight, primitive_weight=primitive_weight, spec_batch_size=spec_batch_size,
         )
         if device.startswith("cuda") and not torch.cuda.is_available():
             _fail(f"--device {device}: CUDA is not available on this machine; use --device cpu")
@@ -435,7 +442,7 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
         model = WorldModel(model_config)
         if policy:
             model.attach_policy()
-        train_tasks = load_tasks(data, train_split, model.domain, limit=limit)
+        train_tasks = load_tasks(data, train_split, model.domain, limit=limit, lazy=True)
         valid_tasks = load_tasks(data, valid_split, model.domain, limit=valid_limit)
         click.echo(f"{len(train_tasks)} training tasks, {len(valid_tasks)} held-out; "
                    f"{sum(p.numel() for p in model.parameters())} parameters", err=True)

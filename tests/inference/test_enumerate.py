@@ -183,3 +183,59 @@ def test_solve_enumerate_result():
 def test_bad_config(options, match):
     with pytest.raises(ValueError, match=match):
         EnumerationConfig(**options)
+
+
+# -- weighted enumeration (primitive costs) ---------------------------------------------
+
+
+def _oracle_costs(program: Program, other: int) -> dict[str, int]:
+    used = {st.primitive for st in program.statements}
+    return {name: 1 if name in used else other for name in deepcoder.primitives}
+
+
+def test_unit_costs_are_the_default_order():
+    for task, _ in _random_tasks(10, (2, 3), seed=5):
+        sim_a = Simulator(task, deepcoder, Budget(calls=20_000, seconds=None))
+        sim_b = Simulator(task, deepcoder, Budget(calls=20_000, seconds=None))
+        a = enumerate_program(task, sim_a)
+        b = enumerate_program(task, sim_b, costs=dict.fromkeys(deepcoder.primitives, 1))
+        assert (a.program, a.calls, a.applications, a.level_values) == (b.program, b.calls, b.applications, b.level_values)
+
+
+def test_weighted_search_keeps_values_exact_and_finds_programs_sooner_with_good_costs():
+    fewer = 0
+    tasks = _random_tasks(12, (3,), seed=6)
+    for task, original in tasks:
+        plain, _ = _enumerate(task, calls=200_000)
+        sim = Simulator(task, deepcoder, Budget(calls=200_000, seconds=None))
+        weighted = enumerate_program(task, sim, costs=_oracle_costs(original, 4))
+        assert weighted.stopped == "solved", deepcoder.format(original)
+        assert verify(weighted.program, task, deepcoder)
+        assert weighted.calls <= 200_000
+        fewer += weighted.calls < plain.calls
+    # Costs that favour the solution's primitives pay off on (nearly) every task.
+    assert fewer >= len(tasks) - 1
+
+
+def test_weighted_search_stays_complete_with_adversarial_costs():
+    # The solution's primitives are the dearest: still found, only later.
+    for task, original in _random_tasks(6, (1,), seed=7):
+        used = {st.primitive for st in original.statements}
+        costs = {name: 3 if name in used else 1 for name in deepcoder.primitives}
+        sim = Simulator(task, deepcoder, Budget(calls=1_000_000, seconds=None))
+        found = enumerate_program(task, sim, costs=costs)
+        assert found.stopped == "solved" and verify(found.program, task, deepcoder)
+
+
+@pytest.mark.parametrize(
+    "costs, message",
+    [
+        ({}, "costs\\['HEAD'\\] must be an int >= 1, got None"),
+        ({**dict.fromkeys(deepcoder.primitives, 1), "SORT": 0}, "costs\\['SORT'\\] must be an int >= 1, got 0"),
+        ({**dict.fromkeys(deepcoder.primitives, 1), "SORT": 1.5}, "costs\\['SORT'\\] must be an int >= 1, got 1.5"),
+    ],
+)
+def test_bad_costs_are_refused_with_the_primitive_named(costs, message):
+    task, _ = _random_tasks(1, (1,), seed=8)[0]
+    with pytest.raises(ValueError, match=message):
+        enumerate_program(task, Simulator(task, deepcoder, Budget(calls=100)), costs=costs)

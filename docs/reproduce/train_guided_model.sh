@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Generate the broad Φ and train the shipped model on the GPU machine, in one go:
+# programs of lengths 1-6 with 2-5 examples, inputs from three distributions (ExeDec's
+# small lists and ints, PCCoder's long lists of wide values, one in between); then
+# energy, similarity, flow policy and the primitive head together, sampling the GPU
+# while it runs. Usage: bash docs/reproduce/train_guided_model.sh RUN MINUTES OUT
+set -euo pipefail
+run=${1:-runs/guided}
+minutes=${2:-5}
+out=${3:-$run}
+phi=/tmp/phi-broad
+start=$(date +%s)
+worldmodel generate --domain deepcoder --min-length 1 --max-length 6 --examples 5 --min-examples 2 \
+  --inputs exedec,medium,pccoder --seed 0 --count 1200000 --workers "$(nproc)" --quiet --out "$phi"
+echo "generate: $(( $(date +%s) - start )) s"
+nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader,nounits -l 2 > "$out/gpu.csv" 2>/dev/null &
+sampler=$!
+worldmodel train --data "$phi" --out "$run" --policy --device cuda --workers "$(( $(nproc) - 1 ))" \
+  --batch-size 64 --spec-batch-size 4096 --lr 2e-3 --dim 128 --token-dim 64 --epochs 4 --time-limit "$minutes" \
+  --valid-limit 128 --checkpoint-every 100000 --quiet
+kill "$sampler" || true
+echo "total: $(( $(date +%s) - start )) s"
+cp "$phi/manifest.json" "$out/phi-manifest.json"
+head -n 2000 "$phi"/valid/shard-00000.jsonl > "$out/phi-valid-2000.jsonl"
