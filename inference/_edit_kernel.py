@@ -155,7 +155,10 @@ class EditMetropolisKernel(MCMCKernel):
         self.proposal = proposal if proposal is not None else UniformEditProposal(domain, max_length=max_length)
         self.log_prior = log_prior
         self.seed = seed
-        self.vocabulary = Vocabulary.for_domain(dict(domain.primitives), domain.bounds)
+        # One variable token per input and statement: a task may have more inputs
+        # than the vocabulary's default.
+        variables = len(self.input_types) + max_length
+        self.vocabulary = Vocabulary.for_domain(dict(domain.primitives), domain.bounds, max_variables=variables)
         arity = max((len(p.arg_types) for p in domain.primitives.values()), default=0)
         # <bos> types <sep> (primitive args)* <eos>
         self.width = len(self.input_types) + 3 + max_length * (1 + arity)

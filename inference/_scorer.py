@@ -9,44 +9,50 @@ hand-written heuristic?").
 
 The scorer is execution-aware but never runs a program itself: every method passes
 it the environments (all variables' values on every example) computed by the
-:class:`~worldmodel.inference.Simulator`, so every statement executed is counted in
-the one budget.
+:class:`~worldmodel.inference.Simulator`, and ``run``, the simulator's
+``environments``, for any further execution a feature needs (what each candidate edit
+computes, a look-ahead). So every statement executed is counted in the one budget,
+before it runs, and once: a candidate executed for its features and then kept by the
+search costs nothing more.
 """
 
 from __future__ import annotations
 
 import abc
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
-from worldmodel.datasets import Program, Task
+from worldmodel.datasets import Domain, Program, Task
 from worldmodel.datasets._edits import Edit, InsertStatement
 from worldmodel.datasets._interpreter import Value
 
-__all__ = ["Scorer", "HeuristicScorer", "WorldModelScorer", "as_scorer", "output_distance", "Environment"]
+__all__ = ["Scorer", "HeuristicScorer", "WorldModelScorer", "as_scorer", "output_distance", "Environment", "Run"]
 
 Environment = list[list[Value]] | None
 """``Simulator.environments(program)``: per example, every variable's value; ``None``
 when the program is invalid on some example."""
 
+Run = Callable[[Program], Environment]
+"""``Simulator.environments``: how a scorer gets any execution beyond the environments
+it is given. It counts each statement before running it, caches it for the search,
+and raises :class:`~worldmodel.inference.BudgetExhausted` when the budget is spent."""
+
 
 class Scorer(abc.ABC):
     """The protocol every search method uses. Subclass it to plug in any model."""
 
-    def take_calls(self) -> int:
-        """Simulator calls the scorer spent itself since the last call (then reset).
-
-        A scorer that runs the interpreter (a world model's look-ahead features, the
-        policy's featurisation of candidate edits) reports that work here, and every
-        search charges it to its :class:`Simulator`, so all methods pay for every
-        statement executed on an example. A scorer that runs nothing returns 0.
-        """
-        return 0
+    def unsupported(self, task: Task, *, domain: Domain, max_length: int) -> str | None:
+        """Why this scorer cannot score ``task``'s programs of up to ``max_length``
+        statements in ``domain`` (the search then uses :class:`HeuristicScorer`), or
+        ``None`` (the default: it can)."""
+        return None
 
     @abc.abstractmethod
-    def energy(self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environment]) -> torch.Tensor:
+    def energy(
+        self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environment], run: Run | None = None
+    ) -> torch.Tensor:
         """Energies of ``programs`` for ``task``, lower = better explains the examples.
 
         Args:
@@ -54,6 +60,7 @@ class Scorer(abc.ABC):
             programs: N programs.
             environments: ``environments[i]`` is the simulator's environment of
                 ``programs[i]`` (``None`` if invalid).
+            run: the simulator, for any further execution (default ``None``: none).
 
         Returns:
             ``(N,)`` float tensor.
@@ -61,7 +68,7 @@ class Scorer(abc.ABC):
 
     @abc.abstractmethod
     def policy_log_probs(
-        self, task: Task, program: Program, edits: Sequence[Edit], *, environments: Environment
+        self, task: Task, program: Program, edits: Sequence[Edit], *, environments: Environment, run: Run | None = None
     ) -> torch.Tensor:
         """Log-probabilities of ``edits`` applied to ``program``, normalised over ``edits``.
 
@@ -71,6 +78,8 @@ class Scorer(abc.ABC):
             edits: E valid edits of ``program`` (E >= 1).
             environments: the simulator's environment of ``program`` (per example,
                 every variable's value; ``None`` if invalid).
+            run: the simulator, for the executions of the edited programs, if the
+                scorer needs them (default ``None``: none).
 
         Returns:
             ``(E,)`` float tensor whose exponentials sum to 1.
@@ -149,7 +158,9 @@ class HeuristicScorer(Scorer):
     append_bonus: float = 1.0
     chain_bonus: float = 1.0
 
-    def energy(self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environment]) -> torch.Tensor:
+    def energy(
+        self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environment], run: Run | None = None
+    ) -> torch.Tensor:
         _check_lengths("environments", environments, "programs", programs)
         targets = [e.output for e in task.examples]
         values = []
@@ -159,7 +170,7 @@ class HeuristicScorer(Scorer):
         return torch.tensor(values, dtype=torch.float64)
 
     def policy_log_probs(
-        self, task: Task, program: Program, edits: Sequence[Edit], *, environments: Environment
+        self, task: Task, program: Program, edits: Sequence[Edit], *, environments: Environment, run: Run | None = None
     ) -> torch.Tensor:
         if not edits:
             raise ValueError("policy_log_probs needs at least one edit, got none")
@@ -198,11 +209,12 @@ def _check_lengths(name_a: str, a: Sequence, name_b: str, b: Sequence) -> None:
 class WorldModelScorer(Scorer):
     """Adapts a :class:`~worldmodel.WorldModel` (or any object with its query API) to :class:`Scorer`.
 
-    The model provides ``energy(task, programs, *, environments)``,
-    ``policy_log_probs(task, program, edits, *, environments) -> (edits, log_probs)``
-    and ``similarity(task, outputs_a, outputs_b)``. A WorldModel trained without a
-    policy (its ``policy`` attribute is ``None``) gets ``fallback``'s policy instead, so
-    its energy and similarity can be searched with before a policy is trained.
+    The model provides ``energy(task, programs, *, environments, run)``,
+    ``policy_log_probs(task, program, edits, *, environments, run) -> (edits, log_probs)``
+    and ``similarity(task, outputs_a, outputs_b)``; ``run`` is passed on, so the model's
+    execution features come from the simulator. A WorldModel trained without a policy
+    (its ``policy`` attribute is ``None``) gets ``fallback``'s policy instead, so its
+    energy and similarity can be searched with before a policy is trained.
 
     Args:
         model: the world model.
@@ -222,30 +234,32 @@ class WorldModelScorer(Scorer):
         self.model = model
         self.fallback = fallback if fallback is not None else HeuristicScorer()
         self.has_policy = getattr(model, "policy", True) is not None
-        self._featurizer = getattr(model, "featurizer", None)
-        self._seen = self._featurizer.calls if self._featurizer is not None else 0
-        self._pending = 0
 
-    def take_calls(self) -> int:
-        if self._featurizer is not None:
-            self._pending += self._featurizer.calls - self._seen
-            self._seen = self._featurizer.calls
-        calls, self._pending = self._pending, 0
-        return calls
+    def unsupported(self, task: Task, *, domain: Domain, max_length: int) -> str | None:
+        """What the model's featurizer (if it has one) cannot take: too many inputs
+        or program tokens, values outside its vocabulary, or another domain."""
+        featurizer = getattr(self.model, "featurizer", None)
+        if featurizer is None:
+            return None
+        own = getattr(self.model, "domain", None)
+        if own is not None and own.name != domain.name:
+            return f"the model is for the {own.name!r} domain, the search runs in {domain.name!r}"
+        config = getattr(self.model, "config", None)
+        max_tokens = getattr(config, "max_program_tokens", None)
+        return featurizer.unsupported(task, max_length=max_length, bounds=domain.bounds, max_tokens=max_tokens)
 
-    def energy(self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environment]) -> torch.Tensor:
-        return torch.as_tensor(self.model.energy(task, list(programs), environments=list(environments))).reshape(-1)
+    def energy(
+        self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environment], run: Run | None = None
+    ) -> torch.Tensor:
+        energies = self.model.energy(task, list(programs), environments=list(environments), run=run)
+        return torch.as_tensor(energies).reshape(-1)
 
     def policy_log_probs(
-        self, task: Task, program: Program, edits: Sequence[Edit], *, environments: Environment
+        self, task: Task, program: Program, edits: Sequence[Edit], *, environments: Environment, run: Run | None = None
     ) -> torch.Tensor:
         if not self.has_policy:
-            return self.fallback.policy_log_probs(task, program, edits, environments=environments)
-        from worldmodel import featurisation_calls
-
-        edits = list(edits)
-        _, log_probs = self.model.policy_log_probs(task, program, edits, environments=environments)
-        self._pending += featurisation_calls(program, edits, len(task.examples))
+            return self.fallback.policy_log_probs(task, program, edits, environments=environments, run=run)
+        _, log_probs = self.model.policy_log_probs(task, program, list(edits), environments=environments, run=run)
         log_probs = torch.as_tensor(log_probs).reshape(-1)
         # Renormalise over the edits asked about: the search may pass a subset.
         return log_probs - torch.logsumexp(log_probs, dim=0)

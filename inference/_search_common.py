@@ -1,16 +1,48 @@
-"""Bookkeeping shared by the model-guided searches: the best program so far and the result."""
+"""Bookkeeping shared by the model-guided searches: the scorer, the best program so far and the result."""
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from worldmodel.datasets import Domain, Program, Statement, Task, Type
 
+from ._scorer import HeuristicScorer, Scorer, as_scorer
 from ._simulator import Simulator, SolveResult, verify
 
-__all__ = ["Incumbent", "append_statements", "finish", "new_variable_is_redundant", "without_dead_code"]
+__all__ = [
+    "Incumbent",
+    "append_statements",
+    "finish",
+    "new_variable_is_redundant",
+    "search_scorer",
+    "without_dead_code",
+]
+
+
+def search_scorer(model: object | None, task: Task, *, domain: Domain, max_length: int) -> tuple[Scorer, dict[str, float]]:
+    """The scorer a search uses on ``task``, and the diagnostics that say which.
+
+    ``as_scorer(model)`` where it can score the task's programs; where it cannot (a
+    world model given more inputs than it takes, or values it cannot encode) the
+    search still runs, with :class:`HeuristicScorer`, a :class:`RuntimeWarning` that
+    names the reason, and ``{"heuristic_fallback": 1.0}`` in its diagnostics: no task
+    makes a search fail.
+
+    Example:
+        >>> from worldmodel.datasets import deepcoder, Example, Type
+        >>> task = Task("t", (Example(([3, 1],), [1, 3]),), (Type.LIST,))
+        >>> search_scorer(None, task, domain=deepcoder, max_length=5)
+        (HeuristicScorer(length_weight=0.05, append_bonus=1.0, chain_bonus=1.0), {})
+    """
+    scorer = as_scorer(model)
+    reason = scorer.unsupported(task, domain=domain, max_length=max_length)
+    if reason is None:
+        return scorer, {}
+    warnings.warn(f"task {task.id!r}: {reason}; searching with the HeuristicScorer instead", RuntimeWarning, stacklevel=3)
+    return HeuristicScorer(), {"heuristic_fallback": 1.0}
 
 
 @dataclass

@@ -23,8 +23,8 @@ from pyro.infer import MCMC
 from worldmodel.datasets import Domain, Program, Task
 
 from ._edit_kernel import EditMetropolisKernel
-from ._scorer import Scorer, as_scorer
-from ._search_common import Incumbent, finish
+from ._scorer import Scorer
+from ._search_common import Incumbent, finish, search_scorer
 from ._simulator import Budget, BudgetExhausted, Simulator, SolveResult
 
 __all__ = ["MCMCSearchConfig", "PolicyEditProposal", "mcmc_search"]
@@ -59,7 +59,8 @@ class PolicyEditProposal:
     ``q(φ' | φ) = Σ_{e: e(φ) = φ'} p(e | x, y, φ)`` over the valid one-edit neighbours
     of ``φ`` (``domain.neighbours`` with ``max_length``). The policy sees the program's
     environment from the simulator, so computing the reverse probability runs ``φ'``
-    (which the energy needs anyway; cached prefixes are free).
+    (which the energy needs anyway; cached prefixes are free). The policy's own
+    execution features come from the simulator too.
 
     Args:
         task: the examples the policy conditions on.
@@ -93,10 +94,14 @@ class PolicyEditProposal:
         found = self._moves.get(program)
         if found is None:
             neighbours = list(self.domain.neighbours(program, max_length=self.max_length))
-            env = self.simulator.environments(program)
-            log_p = self.scorer.policy_log_probs(self.task, program, [e for e, _ in neighbours], environments=env)
-            self.simulator.charge(self.scorer.take_calls())
             found = {}
+            if not neighbours:  # only the empty program has none, when no statement applies
+                return found
+            env = self.simulator.environments(program)
+            edits = [e for e, _ in neighbours]
+            run = self.simulator.environments
+            log_p = self.scorer.policy_log_probs(self.task, program, edits, environments=env, run=run)
+            self.simulator.check()  # a model call can be slow: the seconds limit
             for (_, new), lp in zip(neighbours, log_p.tolist()):
                 old = found.get(new)
                 found[new] = lp if old is None else _logaddexp(old, lp)
@@ -160,7 +165,7 @@ def mcmc_search(
         >>> result.verified, 0 < result.diagnostics["acceptance_rate"] <= 1
         (True, True)
     """
-    scorer = as_scorer(model)
+    scorer, fallback = search_scorer(model, task, domain=domain, max_length=config.max_length)
     simulator = Simulator(task, domain, budget)
     incumbent = Incumbent()
     proposal = PolicyEditProposal(task, scorer, simulator, domain, max_length=config.max_length)
@@ -172,9 +177,8 @@ def mcmc_search(
         if env is not None and simulator.solves(program):
             incumbent.solution = program
             raise _Solved
-        value = float(scorer.energy(task, [program], environments=[env])[0])
-        # Charge what the scorer ran itself; this also checks the seconds limit.
-        simulator.charge(scorer.take_calls())
+        value = float(scorer.energy(task, [program], environments=[env], run=simulator.environments)[0])
+        simulator.check()  # a model call can be slow: the seconds limit
         incumbent.offer(program, value)
         return value / config.temperature
 
@@ -188,7 +192,10 @@ def mcmc_search(
 
     root = Program(task.input_types, ())
     try:
-        while True:
+        if simulator.solves(root):
+            incumbent.solution = root
+        # With no move from the empty program (no statement applies) there is no chain to run.
+        while incumbent.solution is None and proposal.moves(root):
             kernel = EditMetropolisKernel(
                 energy,
                 domain=domain,
@@ -216,5 +223,6 @@ def mcmc_search(
         "acceptance_rate": counts["accepted"] / steps if steps else 0.0,
         "steps": steps,
         "chains": counts["chains"],
+        **fallback,
     }
     return finish(task, "mcmc", simulator, incumbent, domain, diagnostics)

@@ -9,8 +9,14 @@ simulator (cached prefixes make that one statement per example), checked with
 ``width`` children with the best ``policy_weight * log p - energy_weight * E``. When a
 pass reaches ``max_length`` without a solution the beam width grows and the search
 restarts (Zohar & Wolf 2018, "Automatic program synthesis of long programs with a
-learned garbage collector": CAB reached 77% at length 5), until the budget ends.
+learned garbage collector": CAB reached 77% at length 5), until the budget ends or a
+pass has cut nothing (it has then searched every program up to ``max_length``).
 Re-running a prefix is free thanks to the simulator's cache.
+
+The policy's features come from the simulator too (``run``): ranking a state's
+appends executes each of them once, and the children executed afterwards are those
+same programs, already cached. The energy is computed only when ``energy_weight`` is
+not 0.
 """
 
 from __future__ import annotations
@@ -20,8 +26,13 @@ from dataclasses import dataclass
 from worldmodel.datasets import Domain, Program, Task
 from worldmodel.datasets._edits import InsertStatement
 
-from ._scorer import as_scorer
-from ._search_common import Incumbent, append_statements, finish, new_variable_is_redundant
+from ._search_common import (
+    Incumbent,
+    append_statements,
+    finish,
+    new_variable_is_redundant,
+    search_scorer,
+)
 from ._simulator import Budget, BudgetExhausted, Simulator, SolveResult
 
 __all__ = ["PolicySearchConfig", "policy_search"]
@@ -41,7 +52,10 @@ class PolicySearchConfig:
         policy_weight: weight of the cumulative policy log-probability (default 1.0).
         energy_weight: weight of the energy in the beam's ranking (default 0.0: with
             the shipped model, the simulator calls its look-ahead features spend cost
-            more than its ranking saves; measured in ``docs/design.md``).
+            more than its ranking saves; measured in ``docs/design.md``). At 0 the
+            energy is not computed at all, and the best program so far (the result
+            when none solves the task, and the trace) is the one of highest
+            cumulative log-probability, which costs nothing.
     """
 
     max_length: int = 5
@@ -83,8 +97,10 @@ def policy_search(
         config: search options.
 
     Returns:
-        A :class:`SolveResult`; ``trace`` is the best energy after each beam level,
-        ``diagnostics`` holds the passes begun and the width of the last one.
+        A :class:`SolveResult`; ``trace`` is the best energy after each beam level
+        (minus the cumulative log-probability when ``energy_weight`` is 0),
+        ``diagnostics`` holds the passes begun and the width of the last one (and
+        ``heuristic_fallback`` when ``model`` cannot take the task).
 
     Example:
         >>> from worldmodel.datasets import deepcoder, Task, Example, Type
@@ -94,7 +110,7 @@ def policy_search(
         (True, 'a <- [int] | b <- SORT a')
     """
     del seed  # ties are broken by primitive order: the search is deterministic
-    scorer = as_scorer(model)
+    scorer, diagnostics = search_scorer(model, task, domain=domain, max_length=config.max_length)
     simulator = Simulator(task, domain, budget)
     incumbent = Incumbent()
     passes, width = 0, 0
@@ -103,33 +119,42 @@ def policy_search(
         root_env = simulator.environments(root)
         if simulator.solves(root):
             incumbent.solution = root
-        while incumbent.solution is None:
+        complete = False
+        while incumbent.solution is None and not complete:
             passes += 1
             width = config.initial_width if passes == 1 else width * config.growth
-            _beam_pass(task, root, root_env, width, scorer, simulator, incumbent, domain, config)
+            complete = _beam_pass(task, root, root_env, width, scorer, simulator, incumbent, domain, config)
     except BudgetExhausted:
         pass
-    return finish(task, "policy", simulator, incumbent, domain, {"passes": passes, "width": width})
+    return finish(task, "policy", simulator, incumbent, domain, {"passes": passes, "width": width, **diagnostics})
 
 
-def _beam_pass(task, root, root_env, width, scorer, simulator, incumbent, domain, config) -> None:
-    """One beam search to ``max_length``; sets ``incumbent.solution`` on success."""
+def _beam_pass(task, root, root_env, width, scorer, simulator, incumbent, domain, config) -> bool:
+    """One beam search to ``max_length``; sets ``incumbent.solution`` on success.
+
+    Returns whether the pass cut nothing (no append left out, no child beyond the
+    width): then it has searched every program up to ``max_length`` (less
+    observational duplicates), and a wider pass would only repeat it.
+    """
     beam = [(0.0, root, root_env)]
     seen: set = set()
+    complete = True
     for _ in range(config.max_length):
         children = []
         for log_p, program, env in beam:
             statements = append_statements(program, domain)
+            if not statements:  # no statement applies (e.g. only int variables): the branch ends
+                continue
             edits = [InsertStatement(len(program), st) for st in statements]
-            step = scorer.policy_log_probs(task, program, edits, environments=env).tolist()
-            # Charge what the scorer ran itself (featurising the candidates); this also
-            # checks the seconds limit, since a model call can be slow.
-            simulator.charge(scorer.take_calls())
+            step = scorer.policy_log_probs(task, program, edits, environments=env, run=simulator.environments).tolist()
+            simulator.check()  # a model call can be slow: the seconds limit
             ranked = sorted(zip(step, statements), key=lambda pair: -pair[0])
             if config.children_per_state is not None:
                 # The cap grows with the width, so every append is reached in some pass
                 # and the search stays complete (CAB's guarantee).
-                ranked = ranked[: config.children_per_state * width // config.initial_width]
+                cap = config.children_per_state * width // config.initial_width
+                complete = complete and len(ranked) <= cap
+                ranked = ranked[:cap]
             children.extend((log_p + lp, Program(program.input_types, program.statements + (st,))) for lp, st in ranked)
         # Execute the most probable children first, so an exhausted budget cuts the least likely.
         children.sort(key=lambda child: -child[0])
@@ -140,20 +165,28 @@ def _beam_pass(task, root, root_env, width, scorer, simulator, incumbent, domain
                 continue
             if simulator.solves(child):
                 incumbent.solution = child
-                return
+                return False
             key = repr(env)
             if key in seen or new_variable_is_redundant(env):
                 continue
             seen.add(key)
             kept.append((log_p, child, env))
         if not kept:
-            return
-        energies = scorer.energy(task, [c for _, c, _ in kept], environments=[e for _, _, e in kept]).tolist()
-        simulator.charge(scorer.take_calls())
+            return complete
+        if config.energy_weight:
+            programs, envs = [c for _, c, _ in kept], [e for _, _, e in kept]
+            energies = scorer.energy(task, programs, environments=envs, run=simulator.environments).tolist()
+            simulator.check()
+        else:
+            # Without the energy in the ranking, the best program so far is the most
+            # probable one: computing an energy only for the incumbent would cost calls.
+            energies = [-log_p for log_p, _, _ in kept]
         scored = []
         for (log_p, child, env), energy in zip(kept, energies):
             incumbent.offer(child, energy)
             scored.append((config.policy_weight * log_p - config.energy_weight * energy, log_p, child, env))
         incumbent.record()
         scored.sort(key=lambda item: -item[0])
+        complete = complete and len(scored) <= width
         beam = [(log_p, child, env) for _, log_p, child, env in scored[:width]]
+    return complete

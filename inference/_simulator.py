@@ -4,6 +4,13 @@ The unit of simulator work (a "call") is one statement executed on one example. 
 program of L statements run on K examples costs L·K, less the statements whose
 results are already cached: :class:`Simulator` caches every executed prefix, so a
 search that extends or edits the tail of a program pays only for what is new.
+
+The simulator is the one place where the model-guided searches run programs: a world
+model's features that depend on execution ask it too (through ``run``, see
+:mod:`~worldmodel.inference._scorer`), so a statement executed for a feature and then
+kept by the search is counted once. A statement is charged before it runs, and one
+that would take the calls past ``Budget.calls`` is refused, so a search never reports
+more calls than its budget.
 """
 
 from __future__ import annotations
@@ -79,7 +86,9 @@ class Simulator:
     Args:
         task: the specification; its example inputs are validated once here.
         domain: the DSL.
-        budget: the limits; exceeding one raises :class:`BudgetExhausted`.
+        budget: the limits; a statement that would take the calls past ``budget.calls``
+            is not run, and :class:`BudgetExhausted` is raised instead (also once the
+            seconds are spent).
         cache_size: most program prefixes kept (default 200 000).
 
     Example:
@@ -108,9 +117,21 @@ class Simulator:
         return time.perf_counter() - self.start
 
     def charge(self, calls: int) -> None:
-        """Spend ``calls``; raise :class:`BudgetExhausted` if a limit is passed."""
+        """Record ``calls`` spent outside the simulator; raise :class:`BudgetExhausted`
+        if a limit is passed (a caller that must not pass the budget checks first, as
+        enumeration does)."""
         self.calls += calls
         self.check()
+
+    def reserve(self, calls: int) -> None:
+        """Charge ``calls`` about to be spent, or raise :class:`BudgetExhausted` without
+        charging them if they would take the calls past ``budget.calls`` or the
+        seconds are spent."""
+        limit = self.budget.calls
+        if limit is not None and self.calls + calls > limit:
+            raise BudgetExhausted(self.calls)
+        self.check()
+        self.calls += calls
 
     def check(self) -> None:
         """Raise :class:`BudgetExhausted` if a limit is already passed."""
@@ -134,7 +155,7 @@ class Simulator:
             if parent is None:
                 envs = None
             else:
-                self.charge(len(self.inputs))
+                self.reserve(len(self.inputs))
                 statement = body[-1]
                 primitive = self.domain.primitives[statement.primitive]
                 envs = []

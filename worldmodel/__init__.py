@@ -5,7 +5,7 @@ __version__ = "0.1.0"
 from ._checkpoint import CheckpointError, load_model, save_model
 from ._config import ConfigError, ModelConfig, TrainConfig
 from ._data import TaskSample, TrainingDataError, load_tasks, random_edit, sample_chain, sample_task
-from ._edit_features import EditFeatures, edit_features, featurisation_calls, state_features
+from ._edit_features import EditFeatures, Run, edit_features, interpreter_run, state_features
 from ._edit_paths import (
     EditPathConfig,
     EditStep,
@@ -41,10 +41,11 @@ __all__ = [
     "PolicyPart",
     "PolicyTerm",
     "PolicyTrainConfig",
+    "Run",
     "construction_steps",
     "edit_features",
     "edit_steps",
-    "featurisation_calls",
+    "interpreter_run",
     "empty_program",
     "evaluate_policy",
     "prepare_batch",

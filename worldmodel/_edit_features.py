@@ -1,11 +1,16 @@
 """Featurisation of program edits Δφ, execution-aware, for the flow policy.
 
 An edit is described by what it is (kind, position, primitive, argument variables)
-and by what it does: the exact simulator runs the edited program on the spec's
-inputs, and the value of the edited statement and the new output are compared with
-the target outputs (equal? same type? overlap of elements? length?). The simulator is
-exact and cheap, and PCCoder shows execution state is what makes next-statement
-prediction work. The program itself is summarised by :func:`state_features`.
+and by what it does: the edited program's execution on the spec's inputs, where the
+value of the edited statement and the new output are compared with the target
+outputs (equal? same type? overlap of elements? length?). PCCoder shows execution
+state is what makes next-statement prediction work. The program itself is
+summarised by :func:`state_features`.
+
+The features never run a program themselves: they ask a :data:`Run` for the
+executions they need. A search passes ``Simulator.environments``, which counts every
+statement against the budget once and caches it for the search; training passes
+:func:`interpreter_run`.
 
 All features are hand-made numbers in roughly [-1, 1]; the policy learns the
 continuous embedding on top of them.
@@ -13,7 +18,7 @@ continuous embedding on top of them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -38,10 +43,12 @@ __all__ = [
     "EDIT_KINDS",
     "NUM_EDIT_FEATURES",
     "NUM_VALUE_FEATURES",
+    "Run",
     "edit_features",
     "environments",
+    "interpreter_run",
+    "known_environments",
     "num_state_features",
-    "featurisation_calls",
     "state_features",
 ]
 
@@ -57,6 +64,12 @@ NUM_EDIT_FEATURES = 4 + 2 * 5 + 2 + 3 * NUM_VALUE_FEATURES + 2
 """Length of :attr:`EditFeatures.numeric`'s rows."""
 
 Environment = list  # values of all variables on one example, ``None`` where invalid
+
+Run = Callable[[Program], "list[Environment] | None"]
+"""``run(program)``: the program's environments on the task's examples (``[k][variable]``,
+inputs first), or ``None`` if it is invalid on some example; a run may also give
+``None`` for single values (:func:`interpreter_run` does). During search it is
+``Simulator.environments`` (one counter, one cache, one budget)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,54 @@ def environments(program: Program, task: Task, domain: Domain) -> list[Environme
         [[[], None, 0]]
     """
     return [_run_from(list(example.inputs), program.statements, domain) for example in task.examples]
+
+
+def interpreter_run(task: Task, program: Program, domain: Domain) -> Run:
+    """The exact interpreter as a :data:`Run` for ``task``, uncounted: for training.
+
+    ``program`` runs once; any other program runs from its longest common prefix with
+    ``program``, on top of those environments, so featurising the edits of ``program``
+    runs only what each edit changes. Invalid values are ``None`` on the examples
+    where they are invalid, as in :func:`environments`.
+
+    Example:
+        >>> from worldmodel.datasets import deepcoder, Example, Task, Type
+        >>> task = Task("t", (Example(([3, 1],), [1, 3]),), (Type.LIST,))
+        >>> run = interpreter_run(task, deepcoder.parse("a <- [int] | b <- SORT a"), deepcoder)
+        >>> run(deepcoder.parse("a <- [int] | b <- SORT a | c <- HEAD b"))
+        [[[3, 1], [1, 3], 1]]
+    """
+    base = environments(program, task, domain)
+    n, body = len(program.input_types), program.statements
+
+    def run(other: Program) -> list[Environment]:
+        common = 0
+        for a, b in zip(body, other.statements):
+            if a != b:
+                break
+            common += 1
+        return [_run_from(env[: n + common], other.statements[common:], domain) for env in base]
+
+    return run
+
+
+def known_environments(task: Task, program: Program, envs: Sequence[Environment] | None) -> list[Environment]:
+    """``envs``, or for an invalid program (``None``) its inputs followed by ``None``
+    for every statement (the inputs need no execution).
+
+    Example:
+        >>> from worldmodel.datasets import deepcoder, Example, Task, Type
+        >>> task = Task("t", (Example(([3, 1],), [1, 3]),), (Type.LIST,))
+        >>> known_environments(task, deepcoder.parse("a <- [int] | b <- HEAD a"), None)
+        [[[3, 1], None]]
+    """
+    if envs is not None:
+        return list(envs)
+    return [list(e.inputs) + [None] * len(program) for e in task.examples]
+
+
+def _last_values(envs: Sequence[Environment] | None, examples: int) -> list:
+    return [None] * examples if envs is None else [env[-1] for env in envs]
 
 
 def _run_from(env: list, statements: Sequence[Statement], domain: Domain) -> list:
@@ -219,16 +280,22 @@ def edit_features(
     edits: Sequence[Edit],
     domain: Domain,
     *,
-    envs: Sequence[Environment] | None = None,
+    run: Run | None = None,
 ) -> EditFeatures:
-    """Featurise candidate edits of ``program`` for ``task``, running each edited program.
+    """Featurise candidate edits of ``program`` for ``task`` from what the edited programs compute.
+
+    The executions come from ``run``: ``program`` itself; for each distinct inserted
+    statement ``s``, ``program`` with ``s`` appended (its value is the same wherever it
+    is inserted, since its arguments precede it); and each replaced program. A delete
+    needs none.
 
     Args:
         task: the spec; its examples' inputs are run and outputs are the targets.
         program: the program being edited.
         edits: ``E`` valid edits of ``program`` (e.g. from ``domain.neighbours``).
         domain: the DSL.
-        envs: ``program``'s :func:`environments` on the task, if already computed.
+        run: where executions come from (default :func:`interpreter_run` around
+            ``program``); a search passes ``Simulator.environments``.
 
     Returns:
         :class:`EditFeatures` with ``E`` rows.
@@ -242,11 +309,13 @@ def edit_features(
         >>> f.numeric.shape == (len(edits), NUM_EDIT_FEATURES)
         True
     """
-    if envs is None:
-        envs = environments(program, task, domain)
+    if run is None:
+        run = interpreter_run(task, program, domain)
+    envs = known_environments(task, program, run(program))
     targets = [e.output for e in task.examples]
     n = len(program.input_types)
     length = len(program.statements)
+    types, body = program.input_types, program.statements
     names = {name: i for i, name in enumerate(domain.primitives)}
     none = len(names)
     used = {a for st in program.statements for a in st.args}
@@ -283,19 +352,19 @@ def edit_features(
         if isinstance(edit, InsertStatement):
             values = statement_values.get(new)
             if values is None:
-                values = [_run_from(list(env), (new,), domain)[-1] for env in envs]
+                values = _last_values(run(Program(types, body + (new,))), len(envs))
                 statement_values[new] = values
             outputs = values if index == length else outputs_now
         elif isinstance(edit, DeleteStatement):
             values = no_values
             outputs = outputs_before_last if index == length - 1 else outputs_now
         else:
-            values, outputs = [], []
-            suffix = (new, *program.statements[index + 1 :])
-            for env in envs:
-                new_env = _run_from(env[: n + index], suffix, domain)
-                values.append(new_env[n + index])
-                outputs.append(new_env[-1])
+            new_envs = run(Program(types, body[:index] + (new,) + body[index + 1 :]))
+            if new_envs is None:
+                values = outputs = no_values
+            else:
+                values = [env[n + index] for env in new_envs]
+                outputs = [env[-1] for env in new_envs]
         duplicate = 0.0
         if new is not None:
             duplicate = sum(float(v is not None and v in env[: n + index]) for v, env in zip(values, envs)) / len(envs)
@@ -311,33 +380,6 @@ def edit_features(
         torch.tensor(olds, dtype=torch.long),
         torch.tensor(rows, dtype=torch.float32).reshape(len(rows), NUM_EDIT_FEATURES),
     )
-
-
-def featurisation_calls(program: Program, edits: Sequence[Edit], examples: int) -> int:
-    """Simulator calls (statements x examples) :func:`edit_features` spends on ``edits``.
-
-    Featurising runs the edited programs with the exact interpreter; a search that
-    counts simulator calls against a budget should charge these too. Each distinct
-    inserted statement runs once per example; a replacement reruns the statements from
-    its index to the end; deletes run nothing (statements whose arguments are already
-    invalid are skipped, so the true count can be lower). φ's own environments are not
-    included (a :class:`~worldmodel.inference.Simulator` caches them).
-
-    Example:
-        >>> from worldmodel.datasets import deepcoder
-        >>> p = deepcoder.parse("a <- [int] | b <- SORT a | c <- REVERSE b")
-        >>> featurisation_calls(p, [e for e, _ in deepcoder.neighbours(p, max_length=3)][:3], 5)
-        15
-    """
-    inserted = set()
-    replaced = 0
-    length = len(program.statements)
-    for edit in edits:
-        if isinstance(edit, InsertStatement):
-            inserted.add(edit.statement)
-        elif isinstance(edit, (ReplaceStatement, ReplaceArgument)):
-            replaced += length - edit.index
-    return (len(inserted) + replaced) * examples
 
 
 def num_state_features(domain: Domain) -> int:

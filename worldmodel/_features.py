@@ -18,7 +18,18 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from worldmodel.datasets import Domain, ExecutionError, Program, Task, Type, Vocabulary
+from worldmodel.datasets import (
+    Bounds,
+    Domain,
+    ExecutionError,
+    Program,
+    Statement,
+    Task,
+    Type,
+    Vocabulary,
+)
+
+from ._edit_features import Run
 
 __all__ = [
     "NUM_PAIR_FEATURES",
@@ -253,8 +264,9 @@ class Featurizer:
     """Turns tasks, programs and execution environments into batches.
 
     Args:
-        domain: the DSL (its interpreter computes missing environments).
+        domain: the DSL (its interpreter computes missing environments, for training).
         max_variables: most variables a program may have (program vocabulary size).
+        lookahead: add the one-step look-ahead feature (default True).
 
     Example:
         >>> from worldmodel.datasets import deepcoder, Task, Example, Type
@@ -273,12 +285,9 @@ class Featurizer:
         self._bos, self._sep, self._eos = (self._token_ids[t] for t in ("<bos>", "<sep>", "<eos>"))
         self._variable_ids = [self._token_ids[f"v{i}"] for i in range(max_variables)]
         self.lookahead = lookahead
-        # Primitive applications this featurizer ran itself (look-ahead, missing
-        # environments), in simulator calls, so searches can charge them to a budget.
-        self.calls = 0
-        self._unary = {
-            t: [p.function for p in domain.primitives.values() if p.arg_types == (t,)] for t in (Type.INT, Type.LIST)
-        }
+        unary = {t: [p for p in domain.primitives.values() if p.arg_types == (t,)] for t in (Type.INT, Type.LIST)}
+        self._unary = {t: [p.function for p in ps] for t, ps in unary.items()}
+        self._unary_names = {t: [p.name for p in ps] for t, ps in unary.items()}
 
     def one_step(self, value, target) -> float:
         """1.0 if one one-argument primitive maps ``value`` to ``target`` (else 0.0).
@@ -296,7 +305,6 @@ class Featurizer:
         if value is None or not self.lookahead:
             return 0.0
         for function in self._unary[Type.INT if type(value) is int else Type.LIST]:
-            self.calls += 1
             try:
                 if function(value) == target:
                     return 1.0
@@ -304,9 +312,45 @@ class Featurizer:
                 continue
         return 0.0
 
+    def unsupported(self, task: Task, *, max_length: int, bounds: Bounds, max_tokens: int | None = None) -> str | None:
+        """Why programs of up to ``max_length`` statements on ``task`` cannot be featurised, or ``None``.
+
+        Args:
+            task: the specification (its number of inputs and its values).
+            max_length: the most statements a search may append.
+            bounds: the bounds of the domain the search runs in (its intermediate
+                values must fit the value vocabulary too).
+            max_tokens: the most program tokens the program encoder takes (``None``:
+                no limit).
+
+        Example:
+            >>> from worldmodel.datasets import deepcoder, Task, Example, Type
+            >>> task = Task("t", (Example(tuple([[1]] * 40), [1]),), (Type.LIST,) * 40)
+            >>> Featurizer(deepcoder).unsupported(task, max_length=5, bounds=deepcoder.bounds)
+            'programs of 40 inputs and 5 statements have 45 variables; the model takes at most 32 (ModelConfig.max_variables)'
+        """
+        n = len(task.input_types)
+        if n + max_length > self.max_variables:
+            return (
+                f"programs of {n} inputs and {max_length} statements have {n + max_length} variables; "
+                f"the model takes at most {self.max_variables} (ModelConfig.max_variables)"
+            )
+        arity = max((len(p.arg_types) for p in self.domain.primitives.values()), default=0)
+        tokens = n + 3 + max_length * (1 + arity)  # <bos> types <sep> (primitive args)* <eos>
+        if max_tokens is not None and tokens > max_tokens:
+            return f"programs of {n} inputs and {max_length} statements take up to {tokens} tokens; the model takes {max_tokens}"
+        longest, lo, hi = self.width - 2, self.vocab.value_min, self.vocab.value_max
+        if bounds.max_list_length > longest or bounds.min_value < lo or bounds.max_value > hi:
+            return f"the domain's {bounds} allow values the model cannot encode (lists up to {longest}, ints in [{lo}, {hi}])"
+        for example in task.examples:
+            for value in (*example.inputs, example.output):
+                items = [value] if type(value) is int else value
+                if len(items) > longest or any(not lo <= v <= hi for v in items):
+                    return f"the value {value!r} does not fit the model's values (lists up to {longest}, ints in [{lo}, {hi}])"
+        return None
+
     def environments(self, task: Task, program: Program) -> list[list] | None:
         """All variables' values on every example, or ``None`` if invalid on one."""
-        self.calls += len(program) * len(task.examples)
         try:
             return [self.domain.trace(program, list(e.inputs)) for e in task.examples]
         except ExecutionError:
@@ -346,12 +390,52 @@ class Featurizer:
         out.append(self._eos)
         return out
 
+    def run_one_step(self, task: Task, program: Program, variable: int, run: Run) -> list[float]:
+        """:meth:`one_step` of ``variable`` of ``program`` on each example of ``task``,
+        from ``run``'s executions: ``program`` up to the statement that defines
+        ``variable``, with each one-argument primitive of ``variable`` appended.
+
+        Those programs are what a search appends anyway, so with
+        ``run = Simulator.environments`` the look-ahead costs the budget once, and often
+        nothing. An appended statement invalid on some example counts on none (the
+        simulator rejects the whole program).
+
+        Example:
+            >>> from worldmodel.datasets import deepcoder, Task, Example, Type
+            >>> task = Task("t", (Example(([3, 1, 2],), [1, 2, 3]), Example(([2],), [5])), (Type.LIST,))
+            >>> run = lambda p: [deepcoder.trace(p, list(e.inputs)) for e in task.examples]
+            >>> Featurizer(deepcoder).run_one_step(task, deepcoder.parse("a <- [int]"), 0, run)
+            [1.0, 0.0]
+        """
+        targets = [e.output for e in task.examples]
+        bits = [0.0] * len(targets)
+        if not self.lookahead:
+            return bits
+        n = len(program.input_types)
+        prefix = program.statements[: max(0, variable - n + 1)]
+        if variable < n:
+            type_ = program.input_types[variable]
+        else:
+            type_ = self.domain.primitives[program.statements[variable - n].primitive].return_type
+        for name in self._unary_names[type_]:
+            envs = run(Program(program.input_types, prefix + (Statement(name, (variable,)),)))
+            if envs is None:
+                continue
+            for j, (env, target) in enumerate(zip(envs, targets)):
+                if env[-1] == target:
+                    bits[j] = 1.0
+            if all(bits):
+                break
+        return bits
+
     def programs(
         self,
         tasks: Sequence[Task],
         programs: Sequence[Program],
         task_index: Sequence[int],
         environments: Sequence[Environment | None] | None = None,
+        *,
+        run: Run | None = None,
     ) -> ProgramBatch:
         """A :class:`ProgramBatch`: ``programs[n]`` runs on ``tasks[task_index[n]]``.
 
@@ -359,7 +443,16 @@ class Featurizer:
             environments: per program, the per-example variable values (inputs first, as
                 :meth:`worldmodel.inference.Simulator.environments` returns them) or
                 ``None`` if invalid; computed with the interpreter when omitted.
+            run: where the look-ahead's executions come from (:meth:`run_one_step`;
+                one task only); a search passes ``Simulator.environments``. Default:
+                the featurizer applies the primitives itself (:meth:`one_step`), as in
+                training.
+
+        Raises:
+            ValueError: ``environments`` or ``run`` do not fit the programs or tasks.
         """
+        if run is not None and len(tasks) != 1:
+            raise ValueError(f"run executes programs on one task; got {len(tasks)} tasks")
         table = ValueTable(self.vocab, self.width)
         inputs, targets, mask = self._spec(tasks, table)
         n, k = len(programs), targets.shape[1]
@@ -367,6 +460,7 @@ class Featurizer:
             environments = [self.environments(tasks[t], p) for p, t in zip(programs, task_index)]
         elif len(environments) != n:
             raise ValueError(f"got {len(environments)} environments for {n} programs")
+        ahead: dict[tuple, list[float]] = {}  # run_one_step of a (prefix, variable), shared by programs
         v = max([len(p) for p in programs] + [1])
         tokens = [self.program_tokens(p) for p in programs]
         tok = np.zeros((n, max(map(len, tokens))), dtype=np.int64)
@@ -380,16 +474,27 @@ class Featurizer:
         state_rows: dict[tuple, int] = {}
         state_output, state_variables, state_task, state_example = [0], [()], [0], [0]
 
-        def pair(t: int, j: int, value) -> int:
-            key = (t, j, value if type(value) is int or value is None else tuple(value))
+        def pair(t: int, j: int, value, one_step: float | None = None) -> int:
+            # ``one_step`` is given when it comes from ``run`` (it then depends on the
+            # program, not only on the value), else computed from the value.
+            key = (t, j, value if type(value) is int or value is None else tuple(value), one_step)
             row = pairs.get(key)
             if row is None:
                 row = pairs[key] = len(pair_value)
                 pair_value.append(table.index(value))
                 pair_target.append(target_rows[t][j])
                 target = tasks[t].examples[j].output
-                pair_feats.append((*pair_features(value, target), self.one_step(value, target)))
+                if one_step is None:
+                    one_step = self.one_step(value, target)
+                pair_feats.append((*pair_features(value, target), one_step))
             return row
+
+        def looked_ahead(t: int, program: Program, variable: int) -> list[float]:
+            key = (program.statements[: max(0, variable - len(program.input_types) + 1)], variable)
+            bits = ahead.get(key)
+            if bits is None:
+                bits = ahead[key] = self.run_one_step(tasks[t], program, variable, run)
+            return bits
 
         def state(t: int, j: int, output: int, variables: tuple[int, ...]) -> int:
             # pair rows are specific to (task, example), so they identify the state
@@ -413,9 +518,16 @@ class Featurizer:
             if len(envs) != count:
                 raise ValueError(f"environments[{row}] has {len(envs)} examples, the task has {count}")
             valid[row] = 1.0
+            if run is None:
+                for j, env in enumerate(envs):
+                    variables = tuple(pair(t, j, value) for value in env[first:])
+                    states[row, j] = state(t, j, pair(t, j, env[-1]), variables)
+                continue
+            last = program.num_variables - 1
+            bits = {v: looked_ahead(t, program, v) for v in {*range(first, last + 1), last}}
             for j, env in enumerate(envs):
-                variables = tuple(pair(t, j, value) for value in env[first:])
-                states[row, j] = state(t, j, pair(t, j, env[-1]), variables)
+                variables = tuple(pair(t, j, env[v], bits[v][j]) for v in range(first, last + 1))
+                states[row, j] = state(t, j, pair(t, j, env[-1], bits[last][j]), variables)
         state_vars = np.zeros((len(state_output), v), dtype=np.int64)
         for row, variables in enumerate(state_variables):
             state_vars[row, : len(variables)] = variables

@@ -12,6 +12,7 @@ from torch import nn
 from worldmodel.datasets import DOMAINS, Domain, Program, Task
 
 from ._config import ConfigError, ModelConfig
+from ._edit_features import Run
 from ._encoders import ProgramEncoder, SpecEncoder, ValueEncoder
 from ._energy import EnergyHead
 from ._features import Environment, Featurizer, PairBatch, ProgramBatch, SpecBatch
@@ -122,17 +123,24 @@ class WorldModel(nn.Module):
 
     # -- query API (no gradients) ---------------------------------------------------------
 
-    def _program_batches(self, task: Task, programs: Sequence[Program], environments):
+    def _program_batches(self, task: Task, programs: Sequence[Program], environments, run):
+        if environments is None and run is not None:
+            environments = [run(p) for p in programs]
         if environments is not None and len(environments) != len(programs):
             raise ValueError(f"got {len(environments)} environments for {len(programs)} programs")
         for start in range(0, len(programs), _CHUNK):
             chunk = programs[start : start + _CHUNK]
             envs = None if environments is None else environments[start : start + _CHUNK]
-            yield self.featurizer.programs([task], chunk, [0] * len(chunk), envs).to(self.device)
+            yield self.featurizer.programs([task], chunk, [0] * len(chunk), envs, run=run).to(self.device)
 
     @torch.no_grad()
     def energy(
-        self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environment | None] | None = None
+        self,
+        task: Task,
+        programs: Sequence[Program],
+        *,
+        environments: Sequence[Environment | None] | None = None,
+        run: Run | None = None,
     ) -> torch.Tensor:
         """Energies ``(N,)`` of ``programs`` on ``task``; lower = better explains the examples.
 
@@ -142,28 +150,40 @@ class WorldModel(nn.Module):
             environments: per program, ``Simulator.environments(program)`` (per example,
                 all variables' values, inputs first) or ``None`` if invalid; computed
                 with ``domain.trace`` when omitted.
+            run: where the look-ahead feature's executions come from; a search passes
+                ``Simulator.environments`` (default: the featurizer's own, as in training).
         """
         if not programs:
             return torch.zeros(0, device=self.device)
-        return torch.cat([self.energy_forward(b) for b in self._program_batches(task, programs, environments)])
+        return torch.cat([self.energy_forward(b) for b in self._program_batches(task, programs, environments, run)])
 
     @torch.no_grad()
     def encode(
-        self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environment | None] | None = None
+        self,
+        task: Task,
+        programs: Sequence[Program],
+        *,
+        environments: Sequence[Environment | None] | None = None,
+        run: Run | None = None,
     ) -> torch.Tensor:
         """Program latents ``z_φ`` ``(N, D)`` on ``task`` (execution-aware, so spec-relative)."""
         if not programs:
             return torch.zeros(0, self.latent_dim, device=self.device)
-        return torch.cat([self.latent_forward(b)[0] for b in self._program_batches(task, programs, environments)])
+        return torch.cat([self.latent_forward(b)[0] for b in self._program_batches(task, programs, environments, run)])
 
     @torch.no_grad()
     def state_context(
-        self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environment | None] | None = None
+        self,
+        task: Task,
+        programs: Sequence[Program],
+        *,
+        environments: Sequence[Environment | None] | None = None,
+        run: Run | None = None,
     ) -> torch.Tensor:
         """Contexts ``[z_φ, s]`` ``(N, C)``, C = :attr:`context_dim`: spec, program and its execution."""
         if not programs:
             return torch.zeros(0, self.context_dim, device=self.device)
-        return torch.cat([self.context_forward(b) for b in self._program_batches(task, programs, environments)])
+        return torch.cat([self.context_forward(b) for b in self._program_batches(task, programs, environments, run)])
 
     def check_task(self, task: Task) -> None:
         """Raise ``ValueError`` naming the limit if the encoders cannot take ``task``.
@@ -265,7 +285,9 @@ class WorldModel(nn.Module):
         return self.policy
 
     @torch.no_grad()
-    def policy_log_probs(self, task: Task, program: Program, edits=None, *, environments: Environment | None = None):
+    def policy_log_probs(
+        self, task: Task, program: Program, edits=None, *, environments: Environment | None = None, run: Run | None = None
+    ):
         """The policy's ``log p(Δ | x, y, φ)`` over edits of ``program``, normalised over them.
 
         Args:
@@ -275,19 +297,24 @@ class WorldModel(nn.Module):
                 policy's ``max_length``).
             environments: φ's per-example variable values (``Simulator.environments``),
                 if already computed.
+            run: where the executions of the edited programs come from (see
+                :func:`~worldmodel.edit_features`); a search passes
+                ``Simulator.environments``, so that they count against its budget once
+                (default: the uncounted interpreter).
 
         Returns:
             ``(edits, log_probs)``: the list of ``E`` edits and a ``(E,)`` tensor whose
-            logsumexp is 0. The policy runs the edited programs on the spec inputs to
-            featurise them; :func:`featurisation_calls` says how many simulator calls
-            that was, for a search to charge to its budget.
+            logsumexp is 0.
         """
         policy = self._require_policy()
         if edits is None:
             edits = policy.candidates(program)
         edits = list(edits)
-        context = self.state_context(task, [program], environments=None if environments is None else [environments])
-        return edits, policy.log_probs(task, program, edits, context=context)
+        if run is not None and environments is None:
+            environments = run(program)
+        known = None if environments is None and run is None else [environments]
+        context = self.state_context(task, [program], environments=known, run=run)
+        return edits, policy.log_probs(task, program, edits, context=context, run=run)
 
     @torch.no_grad()
     def policy_sample(self, task: Task, program: Program, *, generator: torch.Generator, environments: Environment | None = None):

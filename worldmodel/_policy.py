@@ -37,8 +37,10 @@ from ._edit_features import (
     EDIT_KINDS,
     NUM_EDIT_FEATURES,
     EditFeatures,
+    Run,
     edit_features,
-    environments,
+    interpreter_run,
+    known_environments,
     num_state_features,
     state_features,
 )
@@ -179,11 +181,11 @@ def prepare_batch(
         if negatives is not None:
             others = [e for e in candidates if e not in wanted]
             candidates = found + rng.sample(others, min(negatives, len(others)))
-        envs = environments(step.program, step.task, domain)
-        parts.append(edit_features(step.task, step.program, candidates, domain, envs=envs))
+        run = interpreter_run(step.task, step.program, domain)
+        parts.append(edit_features(step.task, step.program, candidates, domain, run=run))
         segments.append(torch.full((len(candidates),), b, dtype=torch.long))
         targets.append(torch.tensor([e in wanted for e in candidates], dtype=torch.bool))
-        states.append(state_features(step.task, step.program, domain, envs=envs))
+        states.append(state_features(step.task, step.program, domain, envs=run(step.program)))
     return PolicyBatch(EditFeatures.cat(parts), torch.cat(segments), torch.cat(targets), torch.stack(states), list(steps))
 
 
@@ -276,20 +278,39 @@ class FlowPolicy(nn.Module):
             raise ValueError(f"context must have shape ({rows}, {want}), got {tuple(context.shape)}")
         return context
 
-    def scores(self, task: Task, program: Program, edits: Sequence[Edit], *, context: torch.Tensor | None = None) -> torch.Tensor:
-        """Unnormalised log-densities ``(E,)`` of the embeddings of ``edits``."""
+    def scores(
+        self,
+        task: Task,
+        program: Program,
+        edits: Sequence[Edit],
+        *,
+        context: torch.Tensor | None = None,
+        run: Run | None = None,
+    ) -> torch.Tensor:
+        """Unnormalised log-densities ``(E,)`` of the embeddings of ``edits``; ``run`` as
+        in :meth:`log_probs`."""
         if not edits:
-            raise ValueError("edits is empty: a program always has valid edits; pass at least one")
+            raise ValueError("edits is empty: pass at least one edit (a search ends a branch that has none)")
         ctx = self._check_context(context, 1)
         device = self.kind_embedding.weight.device
-        envs = environments(program, task, self.domain)
-        features = edit_features(task, program, edits, self.domain, envs=envs).to(device)
+        if run is None:
+            run = interpreter_run(task, program, self.domain)
+        features = edit_features(task, program, edits, self.domain, run=run).to(device)
+        envs = known_environments(task, program, run(program))
         state = state_features(task, program, self.domain, envs=envs).unsqueeze(0).to(device)
         cond = self.condition(state, None if ctx is None else ctx.to(device))  # (1, H)
         emb = self.embed(features)  # (E, D)
         return self.log_density(emb, cond.expand(emb.shape[0], -1))
 
-    def log_probs(self, task: Task, program: Program, edits: Sequence[Edit], *, context: torch.Tensor | None = None) -> torch.Tensor:
+    def log_probs(
+        self,
+        task: Task,
+        program: Program,
+        edits: Sequence[Edit],
+        *,
+        context: torch.Tensor | None = None,
+        run: Run | None = None,
+    ) -> torch.Tensor:
         """Log-probabilities ``(E,)`` of ``edits``, normalised over them (logsumexp 0).
 
         Args:
@@ -299,11 +320,14 @@ class FlowPolicy(nn.Module):
                 ``domain.neighbours(φ, max_length=config.max_length)``.
             context: the world model's state context ``(C,)`` or ``(1, C)``; ``None``
                 for a policy with ``context_features == 0``.
+            run: where the executions of φ and its edits come from (see
+                :func:`edit_features`); a search passes ``Simulator.environments``
+                (default: the uncounted interpreter).
 
         Raises:
             ValueError: ``edits`` is empty, or ``context`` has the wrong shape.
         """
-        s = self.scores(task, program, edits, context=context)
+        s = self.scores(task, program, edits, context=context, run=run)
         return s - torch.logsumexp(s, 0)
 
     def candidates(self, program: Program) -> list[Edit]:

@@ -98,3 +98,40 @@ def test_bad_config(kwargs, match):
 
     with pytest.raises(ConfigError, match=match):
         WorldModel(ModelConfig(**kwargs))
+
+
+def test_lookahead_from_run_matches_the_featurizers_own(model):
+    # Given executions with the featurizer's per-example semantics (None where a value
+    # is invalid on that example), the look-ahead asked of ``run`` is the one the
+    # featurizer computes itself in training, so the energies agree.
+    from worldmodel._edit_features import environments
+
+    for seed in range(4):
+        task = _task(seed)
+        programs = [task.program] + [p for _, p in list(deepcoder.neighbours(task.program))[:30]]
+        envs = [model.featurizer.environments(task, p) for p in programs]
+        asked = []
+
+        def run(program, task=task, asked=asked):
+            asked.append(program)
+            return environments(program, task, deepcoder)
+
+        own = model.energy(task, programs, environments=envs)
+        from_run = model.energy(task, programs, environments=envs, run=run)
+        assert asked and torch.allclose(own, from_run, atol=1e-5)
+
+
+@pytest.mark.parametrize("task,max_length,bounds,match", [
+    (Task("wide", (Example(tuple([[1]] * 30), [1]),), (Type.LIST,) * 30), 5, None, "35 variables"),
+    (Task("wide", (Example(tuple([[1]] * 30), [1]),), (Type.LIST,) * 30), 2, None, None),
+    (Task("long", (Example(([1] * 21,), 21),), (Type.LIST,)), 5, None, "does not fit"),
+    (Task("big", (Example(([1],), 300),), (Type.LIST,)), 5, None, "does not fit"),
+    (Task("ok", (Example(([1],), 1),), (Type.LIST,)), 5, None, None),
+    (Task("ok", (Example(([1],), 1),), (Type.LIST,)), 5, "wider", "cannot encode"),
+])
+def test_featurizer_says_which_tasks_it_cannot_take(model, task, max_length, bounds, match):
+    from worldmodel.datasets import Bounds
+
+    bounds = Bounds(max_list_length=40) if bounds == "wider" else deepcoder.bounds
+    reason = model.featurizer.unsupported(task, max_length=max_length, bounds=bounds, max_tokens=128)
+    assert reason is None if match is None else match in reason

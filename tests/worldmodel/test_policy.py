@@ -240,16 +240,44 @@ def test_execution_features_match_running_the_edited_program():
             assert torch.allclose(row[out_cols], expected, atol=1e-6)
 
 
-def test_featurisation_calls_counts_the_interpreter_work(monkeypatch):
+def test_edit_features_execute_only_through_run(monkeypatch):
+    # With a run (a search passes Simulator.environments) the features apply no
+    # primitive themselves; given the interpreter's own executions they are the same.
+    from worldmodel.datasets import ExecutionError
+
     import worldmodel._edit_features as features
 
-    calls = []
     real = features.apply_primitive
-    monkeypatch.setattr(features, "apply_primitive", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def interpreter(program, task):  # the features' semantics: None where invalid on an example
+        envs = []
+        for example in task.examples:
+            env = list(example.inputs)
+            for st in program.statements:
+                args = [env[a] for a in st.args]
+                try:
+                    value = None if None in args else real(deepcoder.primitives[st.primitive], args, deepcoder.bounds)
+                except ExecutionError:
+                    value = None
+                env.append(value)
+            envs.append(env)
+        return envs
+
     for task in _tasks(4, 61, lengths=(0, 2, 4)):
-        envs = features.environments(task.program, task, deepcoder)
         edits = [e for e, _ in deepcoder.neighbours(task.program, max_length=5)]
-        calls.clear()
-        features.edit_features(task, task.program, edits, deepcoder, envs=envs)
-        assert len(calls) <= features.featurisation_calls(task.program, edits, len(task.examples))
-        assert len(calls) >= 0.9 * features.featurisation_calls(task.program, edits, len(task.examples))
+        expected = features.edit_features(task, task.program, edits, deepcoder)
+        asked = []
+
+        def run(program, task=task, asked=asked):
+            asked.append(program)
+            return interpreter(program, task)
+
+        monkeypatch.setattr(features, "apply_primitive", lambda *a, **k: pytest.fail("features ran the interpreter"))
+        got = features.edit_features(task, task.program, edits, deepcoder, run=run)
+        monkeypatch.setattr(features, "apply_primitive", real)
+        assert torch.equal(got.numeric, expected.numeric)
+        # What it asks for: the program, one append per distinct inserted statement,
+        # and each replaced program; deletes need nothing.
+        inserted = {e.statement for e in edits if isinstance(e, features.InsertStatement)}
+        replaced = [e for e in edits if isinstance(e, (features.ReplaceStatement, features.ReplaceArgument))]
+        assert len(asked) == 1 + len(inserted) + len(replaced)
