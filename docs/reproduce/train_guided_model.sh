@@ -17,8 +17,10 @@ nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader,nounits
 sampler=$!
 worldmodel train --data "$phi" --out "$run" --policy --device cuda --workers "$(( $(nproc) - 1 ))" \
   --batch-size 64 --spec-batch-size 4096 --lr 2e-3 --dim 128 --token-dim 64 --epochs 4 --time-limit "$minutes" \
-  --valid-limit 128 --checkpoint-every 100000 --quiet
+  --valid-limit 128 --checkpoint-every 100000 --quiet 2>&1 | grep -v Warning | tail -n 20
 kill "$sampler" || true
 echo "total: $(( $(date +%s) - start )) s"
 cp "$phi/manifest.json" "$out/phi-manifest.json"
-head -n 2000 "$phi"/valid/shard-00000.jsonl > "$out/phi-valid-2000.jsonl"
+cp "$run/model.json" "$run/model.safetensors" "$run/history.json" "$out/" 2>/dev/null || true
+# Every 20th record of the valid split (all lengths): the tuning set for the search.
+cat "$phi"/valid/shard-*.jsonl | awk 'NR % 20 == 0' > "$out/phi-valid-sample.jsonl"
