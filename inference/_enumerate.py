@@ -135,7 +135,8 @@ def enumerate_program(
             the clock; its ``domain`` gives the primitives and bounds.
         config: the options (default :class:`EnumerationConfig`).
         costs: an integer cost >= 1 per primitive name (default ``None``: 1 each, i.e.
-            by tree size); every primitive of the domain needs one.
+            by tree size); every primitive of the domain needs one. Within a level,
+            primitives are tried by cost, then in the order ``costs`` lists them.
 
     Returns:
         An :class:`Enumeration`; ``program`` is ``None`` unless it stopped ``"solved"``.
@@ -169,6 +170,9 @@ class _Enumerator:
             if type(cost) is not int or cost < 1:
                 raise ValueError(f"costs[{name!r}] must be an int >= 1, got {cost!r}")
         self.task, self.sim, self.config, self.costs = task, sim, config, costs
+        # A primitive's place in the order of trial: by cost, then as ``costs`` lists them.
+        listed = {name: i for i, name in enumerate(costs)}
+        self.rank = {name: (costs[name], listed[name]) for name in sim.domain.primitives}
         self.start = time.perf_counter()
         self.K = len(sim.inputs)
         # Every value: its data (K results) and how it was built.
@@ -239,7 +243,11 @@ class _Enumerator:
         if inputs and self.target == _key([x[-1] for x in sim.inputs]):
             return self.finish(Program(inputs, ()), "solved", 0)
         unary, binary = [], []
-        for name, p in sim.domain.primitives.items():
+        # Within a level, cheaper primitives first: a budget that ends mid-level has
+        # then tried the likelier ones (ties keep the costs' order, then the domain's).
+        names = sorted(sim.domain.primitives, key=self.rank.__getitem__)
+        for name in names:
+            p = sim.domain.primitives[name]
             entry = (
                 name,
                 p.function,

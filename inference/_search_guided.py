@@ -53,15 +53,16 @@ class GuidedSearchConfig:
 
 
 def primitive_costs(probabilities: Mapping[str, float], *, nats_per_cost: float, floor: float) -> dict[str, int]:
-    """Integer costs ``>= 1`` from primitive probabilities (see the module docstring).
+    """Integer costs ``>= 1`` from primitive probabilities (see the module docstring),
+    listed likeliest first: :func:`enumerate_program` tries primitives of one cost in
+    that order.
 
     Example:
-        >>> primitive_costs({"SORT": 0.9, "HEAD": 0.05}, nats_per_cost=1.0, floor=1e-3)
+        >>> primitive_costs({"HEAD": 0.05, "SORT": 0.9}, nats_per_cost=1.0, floor=1e-3)
         {'SORT': 1, 'HEAD': 3}
     """
-    return {
-        name: max(1, round(-math.log(max(p, floor)) / nats_per_cost)) for name, p in probabilities.items()
-    }
+    ranked = sorted(probabilities.items(), key=lambda item: -item[1])  # likeliest first within a cost
+    return {name: max(1, round(-math.log(max(p, floor)) / nats_per_cost)) for name, p in ranked}
 
 
 def guided_search(

@@ -407,10 +407,12 @@ def _fail(message: str) -> None:
 @click.option("--primitive-weight", type=float, default=1.0, show_default=True, help="Weight of the primitive head's loss.")
 @click.option("--spec-batch-size", type=int, default=None,
               help="Tasks per step for the spec-only primitive head (>= --batch-size; it sets the epoch).")
+@click.option("--init", "init_path", type=click.Path(), default=None,
+              help="Start from this checkpoint's weights (its sizes replace --dim/--token-dim/--no-lookahead).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahead, epochs, batch_size, lr, hard_negatives,
           batch_negatives, chain_length, device, no_amp, workers, threads, seed, checkpoint_every, max_steps,
-          time_limit, valid_limit, policy, policy_weight, primitive_weight, spec_batch_size, quiet):
+          time_limit, valid_limit, policy, policy_weight, primitive_weight, spec_batch_size, init_path, quiet):
     """Train a world model on DATA; writes OUT/model.safetensors + OUT/model.json."""
     import torch
 
@@ -439,8 +441,8 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
         if device.startswith("cuda") and not torch.cuda.is_available():
             _fail(f"--device {device}: CUDA is not available on this machine; use --device cpu")
         torch.manual_seed(seed)  # the initial weights, so a run is reproducible from its command
-        model = WorldModel(model_config)
-        if policy:
+        model = WorldModel.load(init_path) if init_path is not None else WorldModel(model_config)
+        if policy and model.policy is None:
             model.attach_policy()
         train_tasks = load_tasks(data, train_split, model.domain, limit=limit, lazy=True)
         valid_tasks = load_tasks(data, valid_split, model.domain, limit=valid_limit)
