@@ -32,7 +32,7 @@ def test_solve_reports_each_bad_line_and_solves_the_good_ones(tmp_path):
     tasks = _write(tmp_path / "tasks.jsonl", [GOOD[0], *BAD, GOOD[1]])
     out = tmp_path / "results.jsonl"
     result = CliRunner().invoke(
-        main, ["solve", tasks, "--calls", "1e4", "--seconds", "30", "--out", str(out)]
+        main, ["solve", tasks, "--method", "enumerate", "--calls", "1e4", "--seconds", "30", "--out", str(out)]
     )
     assert result.exit_code == 1, result.output
     errors = [line for line in result.stderr.splitlines() if line.startswith(tasks)]
@@ -48,14 +48,17 @@ def test_solve_reports_each_bad_line_and_solves_the_good_ones(tmp_path):
 
 def test_solve_all_good_exits_zero(tmp_path):
     tasks = _write(tmp_path / "tasks.jsonl", GOOD)
-    result = CliRunner().invoke(main, ["solve", tasks, "--calls", "1000"])
+    out = tmp_path / "results.jsonl"
+    result = CliRunner().invoke(main, ["solve", tasks, "--calls", "1000", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "solved 2/2" in result.stdout
+    # The default method is enumeration guided by the shipped model.
+    assert {json.loads(line)["method"] for line in out.read_text().splitlines()} == {"guided"}
 
 
 def test_solve_unsolved_within_budget(tmp_path):
     tasks = _write(tmp_path / "tasks.jsonl", [GOOD[0]])
-    result = CliRunner().invoke(main, ["solve", tasks, "--calls", "5"])
+    result = CliRunner().invoke(main, ["solve", tasks, "--calls", "1"])
     assert result.exit_code == 0 and "solved 0/1" in result.stdout
 
 
@@ -133,7 +136,7 @@ def test_solve_model_is_ignored_by_enumerate_and_passed_to_other_methods(tmp_pat
     tasks = _write(tmp_path / "tasks.jsonl", GOOD)
     model = tmp_path / "model.safetensors"
     model.write_bytes(b"")
-    result = CliRunner().invoke(main, ["solve", tasks, "--model", str(model), "--calls", "1000"])
+    result = CliRunner().invoke(main, ["solve", tasks, "--method", "enumerate", "--model", str(model), "--calls", "1000"])
     assert result.exit_code == 0 and "--model ignored" in result.stderr
     received = []
 

@@ -114,9 +114,9 @@ def _check_method(method: str) -> None:
 @click.argument("tasks", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--method",
-    default="enumerate",
+    default="guided",
     show_default=True,
-    help="A search method (see worldmodel.inference.METHODS).",
+    help="A search method (see worldmodel.inference.METHODS); guided: enumeration steered by the model.",
 )
 @click.option(
     "--calls",

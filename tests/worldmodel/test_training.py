@@ -103,7 +103,7 @@ def test_losses_under_bf16_autocast_are_finite():
         losses = {k: v for term in terms for k, v in term.loss(model, batch["parts"][term.name]).items()}
         loss = sum(losses.values())
     loss.backward()
-    assert set(losses) == {"energy_nce", "energy_rank", "similarity"}
+    assert set(losses) == {"energy_nce", "energy_rank", "similarity", "primitives"}
     assert torch.isfinite(loss) and all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
 
 
