@@ -297,11 +297,21 @@ def fit(
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _lr_factor(s, config.warmup, total))
     out = Path(out) if out is not None else None
     epoch, start, step, history, resumed = 0, 0, 0, [], None
+    # The running totals of the epoch in progress; a checkpoint taken mid-epoch keeps
+    # them, so that after a resume the epoch's record averages over all its steps.
+    carried: dict = {"sums": {}, "count": 0, "tasks": 0, "seconds": 0.0}
     if out is not None:
         checkpoint = latest_checkpoint(out / "checkpoints")
         if checkpoint is not None:
             state = load_training_checkpoint(checkpoint, model, optimizer, device=device)
             epoch, start, step, history = state["epoch"], state["batch"], state["step"], state["history"]
+            if start > 0:
+                carried = {
+                    "sums": dict(state.get("epoch_sums", {})),
+                    "count": state.get("epoch_count", 0),
+                    "tasks": state.get("epoch_tasks", 0),
+                    "seconds": float(state.get("epoch_seconds", 0.0)),
+                }
             scheduler.last_epoch = step
             for group in optimizer.param_groups:
                 group["lr"] = config.lr * _lr_factor(step, config.warmup, total)
@@ -314,6 +324,13 @@ def fit(
     def checkpoint_now(epoch_: int, batch_: int) -> None:
         if out is not None:
             state = {"epoch": epoch_, "batch": batch_, "step": step, "seed": config.seed, "history": history}
+            if batch_ > 0:  # mid-epoch: the totals so far of this epoch
+                state.update(
+                    epoch_sums=dict(sums),
+                    epoch_count=count,
+                    epoch_tasks=seen_tasks,
+                    epoch_seconds=carried["seconds"] + time.perf_counter() - t0,
+                )
             save_training_checkpoint(out / "checkpoints", model, optimizer, state, keep=config.keep_checkpoints)
 
     stopped = False
@@ -331,8 +348,9 @@ def fit(
             pin_memory=device.type == "cuda",
         )
         model.train()
-        sums: dict[str, float] = {}
-        seen_tasks, count, t0 = 0, 0, time.perf_counter()
+        sums: dict[str, float] = carried["sums"]
+        seen_tasks, count, t0 = carried["tasks"], carried["count"], time.perf_counter()
+        tasks_before = seen_tasks
         bar = tqdm(total=len(dataset), initial=start, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress)
         batch_index = start
         for batch in loader:
@@ -355,7 +373,7 @@ def fit(
             seen_tasks += batch["tasks"]
             for name, value in losses.items():
                 sums[name] = sums.get(name, 0.0) + float(value.detach())
-            rate = seen_tasks / max(time.perf_counter() - t0, 1e-9)
+            rate = (seen_tasks - tasks_before) / max(time.perf_counter() - t0, 1e-9)
             bar.set_postfix(loss=f"{float(loss.detach()):.3f}", tasks_per_s=f"{rate:.0f}")
             if step % config.checkpoint_every == 0 and batch_index < len(dataset):
                 checkpoint_now(epoch, batch_index)
@@ -369,7 +387,8 @@ def fit(
             if out is not None:
                 save_model(model, out / "model")
             break
-        elapsed = time.perf_counter() - t0
+        elapsed = carried["seconds"] + time.perf_counter() - t0
+        carried = {"sums": {}, "count": 0, "tasks": 0, "seconds": 0.0}  # the next epoch starts afresh
         metrics = evaluate(
             model, valid_tasks[: config.valid_limit], seed=config.seed, neighbour_tasks=min(16, config.valid_limit)
         )
