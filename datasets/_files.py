@@ -122,6 +122,11 @@ def check_output(
     path = Path(path)
     if path.is_dir():
         raise OutputError(f"{option} {path} is a folder; give a file name")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise OutputError(f"{option} {path}: {folder} is a file, not a folder; choose another output path")
     for source in inputs:
         source = Path(source)
         if source.is_dir():

@@ -174,9 +174,7 @@ def _lines(handle, limit: int) -> Iterator[tuple[int, bytes | None]]:
         yield number, None
 
 
-def _decode(line: bytes, number: int) -> str:
-    if number == 1 and line.startswith(codecs.BOM_UTF8):
-        line = line[len(codecs.BOM_UTF8) :]
+def _decode(line: bytes) -> str:
     try:
         return line.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -233,10 +231,12 @@ def iter_tasks(
                     line=number,
                 )
                 continue
+            if number == 1 and line.startswith(codecs.BOM_UTF8):
+                line = line[len(codecs.BOM_UTF8) :]
             if not line.strip():
                 continue
             try:
-                task = parse_task(_load_json(_decode(line, number)), domain, default_id=f"line-{number}")
+                task = parse_task(_load_json(_decode(line)), domain, default_id=f"line-{number}")
             except ValueError as error:
                 yield TaskFileError(str(error), path=name, line=number)
                 continue

@@ -139,7 +139,7 @@ def test_a_100_mb_line_is_skipped_in_bounded_memory(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["solve", "bench", "speed"])
-@pytest.mark.parametrize("content", [b"", b"\n \n\t\n"], ids=["empty", "blank-lines"])
+@pytest.mark.parametrize("content", [b"", b"\n \n\t\n", b"\xef\xbb\xbf"], ids=["empty", "blank-lines", "bom-only"])
 def test_an_empty_task_file_is_a_usage_error(tmp_path, command, content):
     tasks = tmp_path / "tasks.jsonl"
     tasks.write_bytes(content)
@@ -190,6 +190,11 @@ BAD_NUMBERS = [
     (["generate", "--count", "10", "--workers", "100000", "--out", "{tmp}/g"], "--workers"),
     (["train", "--data", "{tmp}", "--out", "{tmp}/run", "--dim", "200000"], "dim must be in [1, 4096]"),
     (["train", "--data", "{tmp}", "--out", "{tmp}/run", "--lr", "nan"], "lr must be a finite number"),
+    (["train", "--data", "{tmp}", "--out", "{tmp}/run", "--threads", "0"], "--threads"),
+    (["train", "--data", "{tmp}", "--out", "{tmp}/run", "--hard-negatives", "100000"], "hard_negatives must be in [0, 1024]"),
+    (["evaluate", "--model", "{tmp}/m", "--data", "{tmp}", "--threads", "0"], "--threads"),
+    (["evaluate", "--model", "{tmp}/m", "--data", "{tmp}", "--limit", "-1"], "--limit"),
+    (["tasks", "{tmp}", "--per-length", "0", "--out", "{tmp}/run"], "--per-length"),
 ]
 
 
@@ -238,6 +243,7 @@ def test_speed_reports_a_malformed_line_and_exits_1(tmp_path):
         ("hardlink", True, "is the input file"),
         ("existing", False, "exists; pass --force"),
         ("partial", False, "holds the finished results of an interrupted run"),
+        ("under-a-file", True, "is a file, not a folder"),
     ],
 )
 def test_solve_out_never_overwrites(tmp_path, setup, force, message):
@@ -253,6 +259,8 @@ def test_solve_out_never_overwrites(tmp_path, setup, force, message):
         out.write_text("mine\n")
     elif setup == "partial":
         (tmp_path / "out.jsonl.partial").write_text('{"id": "finished earlier"}\n')
+    elif setup == "under-a-file":
+        out = tasks / "out.jsonl"
     files = {p: _digest(p) for p in tmp_path.iterdir()}
     result = _invoke(["solve", tasks, "--calls", "1e3", "--out", out, *(["--force"] if force else [])])
     _no_traceback(result)
@@ -290,6 +298,13 @@ def test_other_outputs_never_overwrite(tmp_path, command, target):
     assert result.exit_code == 2, result.output
     assert ("is the input file" if target != "existing" else "exists; pass --force") in result.stderr
     assert {p: _digest(p) for p in tmp_path.iterdir() if p.is_file()} == files
+
+
+def test_tasks_from_a_folder_that_is_no_dataset_is_exit_2(tmp_path):
+    result = _invoke(["tasks", tmp_path, "--out", tmp_path / "t.jsonl"])
+    _no_traceback(result)
+    assert result.exit_code == 2 and "manifest.json is missing" in result.stderr
+    assert not (tmp_path / "t.jsonl").exists()
 
 
 def _slow_solve(folder: Path, finished: int) -> tuple[subprocess.Popen, Path, Path]:
@@ -457,13 +472,25 @@ def _edit(path: Path, change) -> None:
     meta.write_text(json.dumps(record))
 
 
+def _without_configs_inside(path: Path) -> None:
+    """Rewrite the tensors file as checkpoints before the configs went inside it (the
+    shipped one) were, so that only the shapes can tell an edited config."""
+    from safetensors.torch import load, save
+
+    tensors = path.with_suffix(".safetensors")
+    data = save(load(tensors.read_bytes()))
+    tensors.write_bytes(data)
+    _edit(path, lambda r: r.update(sha256=hashlib.sha256(data).hexdigest()))
+
+
 CHECKPOINT_DAMAGE = [
     (lambda r: r["model"].update(dim=200_000), r"m\.json: bad model config: ModelConfig\.dim must be in \[1, 4096\], got 200000"),
-    (lambda r: r["model"].update(dim=4096), r"m\.safetensors: tensors do not fit the config"),
+    (lambda r: r["model"].update(dim=4096), r"m\.json: its config differs from the one saved inside .*m\.safetensors"),
+    (lambda r: r["model"].update(lookahead=False), r"m\.json: its config differs from the one saved inside"),
+    (lambda r: r["policy"].update(max_length=6), r"m\.json: its config differs from the one saved inside"),
     (lambda r: r["model"].update(dim=16.0), r"ModelConfig\.dim must be int, got float 16\.0"),
     (lambda r: r["model"].update(lookahead="yes"), r"ModelConfig\.lookahead must be bool"),
     (lambda r: r["policy"].update(flow_layers=2.5), r"PolicyConfig\.flow_layers must be int, got float 2\.5"),
-    (lambda r: r["policy"].update(hidden_features=4096), r"tensors do not fit the policy config"),
     (lambda r: r["policy"].update(flow_layers=10**6), r"PolicyConfig\.flow_layers must be in \[1, 64\]"),
     (lambda r: r.update(sha256=["x"]), r"field 'sha256' must be 64 hex digits"),
     (lambda r: r.update(model=[1]), r"field 'model' must be an object"),
@@ -480,6 +507,28 @@ def test_damaged_checkpoint_config_is_refused_before_allocation(checkpoint, dama
     with pytest.raises(CheckpointError, match=match):
         WorldModel.load(checkpoint)
     # dim 4096 or hidden 4096 would take GBs: refused before anything is built
+    assert _peak_kb() - peak < 300_000, "the load allocated hundreds of MB before refusing"
+
+
+@pytest.mark.parametrize(
+    ("damage", "match"),
+    [
+        (lambda r: r["model"].update(dim=4096), r"m\.safetensors: tensors do not fit the config"),
+        (lambda r: r["model"].update(dim=4096, token_dim=4096), r"m\.safetensors: tensors do not fit the config"),
+        (lambda r: r["policy"].update(hidden_features=4096), r"tensors do not fit the policy config"),
+        (lambda r: r["policy"].update(flow_layers=64, hidden_features=1024), r"tensors do not fit the policy config"),
+    ],
+)
+def test_config_of_an_older_checkpoint_is_checked_against_the_shapes_first(checkpoint, damage, match):
+    from worldmodel import CheckpointError, WorldModel
+
+    _without_configs_inside(checkpoint)
+    assert isinstance(WorldModel.load(checkpoint), WorldModel)  # still loads as it is
+    _edit(checkpoint, damage)
+    peak = _peak_kb()
+    with pytest.raises(CheckpointError, match=match):
+        WorldModel.load(checkpoint)
+    # these configs would take GBs: refused from the shapes, before anything is built
     assert _peak_kb() - peak < 300_000, "the load allocated hundreds of MB before refusing"
 
 

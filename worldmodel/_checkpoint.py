@@ -48,6 +48,8 @@ __all__ = [
 FORMAT = "worldmodel-checkpoint"
 VERSION = 1
 
+_METADATA_KEY = "worldmodel"  # the configs, as JSON, in the tensors file's metadata
+
 MAX_JSON_BYTES = 1 << 20
 """Largest ``model.json`` read (1 MiB; a real one is under 1 KB)."""
 MAX_STATE_BYTES = 64 << 20
@@ -94,20 +96,25 @@ def save_model(model, path: str | os.PathLike) -> None:
     base = _base(path)
     base.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    # One metadata key: safetensors writes its metadata from a hash map, so with two keys
-    # their order, and so the bytes and the checksum, changed from run to run.
-    data = save_tensors(state, metadata={"format": f"{FORMAT}/{VERSION}"})
+    configs = {"model": model.config.to_dict()}
+    if getattr(model, "policy", None) is not None:
+        configs["policy"] = model.policy.to_config()
+    # The configs also go inside the tensors file, which the checksum covers, so that an
+    # edited JSON config is caught. One metadata key: safetensors writes its metadata
+    # from a hash map, so with two keys their order (and the bytes) changed run to run.
+    inside = json.dumps({"format": FORMAT, "version": VERSION, **configs}, sort_keys=True, separators=(",", ":"))
+    data = save_tensors(state, metadata={_METADATA_KEY: inside})
     tensors = _sibling(base, ".safetensors")
     atomic_write_bytes(tensors, data)
     record = {
         "format": FORMAT,
         "version": VERSION,
-        "model": model.config.to_dict(),
+        "model": configs["model"],
         "sha256": hashlib.sha256(data).hexdigest(),
         "parameters": sum(v.numel() for v in state.values()),
     }
-    if getattr(model, "policy", None) is not None:
-        record["policy"] = model.policy.to_config()
+    if "policy" in configs:
+        record["policy"] = configs["policy"]
     atomic_write_text(_sibling(base, ".json"), json.dumps(record, indent=2) + "\n")
 
 
@@ -149,6 +156,21 @@ def _check_record(record: dict, meta_path: Path) -> None:
         raise CheckpointError(f"{meta_path}: field 'model' must be an object (the ModelConfig)")
     if record.get("policy") is not None and not isinstance(record["policy"], dict):
         raise CheckpointError(f"{meta_path}: field 'policy' must be an object (the PolicyConfig) or null")
+
+
+def _configs_inside(data: bytes) -> dict | None:
+    """The configs :func:`save_model` put in the tensors file's metadata; ``None`` for a
+    checkpoint saved before it did (like the shipped one) or a header it cannot read
+    (``load_tensors`` then says what is wrong)."""
+    size = int.from_bytes(data[:8], "little") if len(data) >= 8 else -1
+    if not 0 < size <= len(data) - 8:
+        return None
+    try:
+        header = json.loads(data[8 : 8 + size])
+        inside = json.loads(header["__metadata__"][_METADATA_KEY])
+    except (ValueError, RecursionError, KeyError, TypeError):
+        return None
+    return inside if isinstance(inside, dict) else None
 
 
 def _state_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
@@ -223,6 +245,12 @@ def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "c
         raise CheckpointError(f"{tensors_path}: cannot read ({error})") from None
     if hashlib.sha256(data).hexdigest() != record["sha256"]:
         raise CheckpointError(f"{tensors_path}: checksum differs from {meta_path}; the file is corrupt or from another save")
+    inside = _configs_inside(data)
+    if inside is not None and (inside.get("model"), inside.get("policy")) != (record["model"], record.get("policy")):
+        raise CheckpointError(
+            f"{meta_path}: its config differs from the one saved inside {tensors_path} "
+            "(the JSON was edited, or is from another save); use the pair save_model wrote"
+        )
     try:
         state = load_tensors(data)
     except (SafetensorError, ValueError, RuntimeError) as error:

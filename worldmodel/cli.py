@@ -15,12 +15,25 @@ import click
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Ctrl-C ends any command with exit code 130, not click's "Aborted!" and 1
+    (which would read as "some lines bad")."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("interrupted (exit code 130)", err=True)
+            raise SystemExit(130) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="worldmodel")
 def main() -> None:
     """Learn world models of programs and use them to find programs from examples.
 
-    Exit codes: 0 all good, 1 some task lines bad (reported, skipped), 2 usage error.
+    Exit codes: 0 all good, 1 some task lines bad (reported, skipped), 2 usage error,
+    130 interrupted by Ctrl-C.
     """
 
 
@@ -72,6 +85,7 @@ _MAX_CALLS = 10**12
 _CALLS = _Number("a number of simulator calls", high=_MAX_CALLS)
 _SECONDS = _Number("a number of seconds", integer=False, low=0, low_open=True, high=10**9)
 _WORKERS = click.IntRange(min=1, max=1024)
+_THREADS = click.IntRange(min=1, max=1024)
 
 
 def _sigterm_unwinds():
@@ -443,7 +457,7 @@ def generate(domain, count, min_length, max_length, examples, seed, splits, shar
         )
         result = run_generate(config, out, workers=workers, progress=not quiet)
     except DatasetError as error:
-        raise click.ClickException(str(error)) from None
+        _fail(str(error))
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
     m = result.manifest
@@ -456,7 +470,7 @@ def generate(domain, count, min_length, max_length, examples, seed, splits, shar
 @click.argument("directory", type=click.Path(file_okay=False, exists=True))
 @click.option("--split", default="test", show_default=True, help="Split to take tasks from.")
 @click.option("--lengths", default="3,4,5", show_default=True, help="Program lengths, comma-separated.")
-@click.option("--per-length", type=int, default=100, show_default=True, help="Tasks of each length.")
+@click.option("--per-length", type=click.IntRange(min=1), default=100, show_default=True, help="Tasks of each length.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Task file (JSONL) to write.")
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 def tasks(directory, split, lengths, per_length, out, force):
@@ -485,7 +499,7 @@ def tasks(directory, split, lengths, per_length, out, force):
         domain = DOMAINS.get(read_manifest(directory)["domain"], deepcoder)
         write_tasks(out, picked, domain)
     except DatasetError as error:
-        raise click.ClickException(str(error)) from None
+        _fail(str(error))
     click.echo(f"{out}: {len(picked)} tasks")
 
 
@@ -499,7 +513,7 @@ def _fail(message: str) -> None:
 @click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Run folder; rerun the same command to resume from its last checkpoint.")
 @click.option("--train-split", default="train", show_default=True)
 @click.option("--valid-split", default="valid", show_default=True)
-@click.option("--limit", type=int, default=None, help="Use at most this many training tasks.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Use at most this many training tasks.")
 @click.option("--dim", type=int, default=128, show_default=True, help="Latent width D.")
 @click.option("--token-dim", type=int, default=64, show_default=True, help="Token embedding width.")
 @click.option("--no-lookahead", is_flag=True, help="Leave out the one-step look-ahead execution feature.")
@@ -512,7 +526,7 @@ def _fail(message: str) -> None:
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ...")
 @click.option("--no-amp", is_flag=True, help="No bf16 autocast on GPU.")
 @click.option("--workers", type=int, default=0, show_default=True, help="Data worker processes.")
-@click.option("--threads", type=int, default=None, help="torch CPU threads in the main process (default: torch's).")
+@click.option("--threads", type=_THREADS, default=None, help="torch CPU threads in the main process (default: torch's).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--checkpoint-every", type=int, default=500, show_default=True, help="Steps between checkpoints.")
 @click.option("--max-steps", type=int, default=None, help="Stop after this many steps in total.")
@@ -569,10 +583,10 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
 @click.option("--model", "model_path", type=click.Path(), required=True, help="Checkpoint (path with or without .json/.safetensors).")
 @click.option("--data", "data", type=click.Path(file_okay=False), required=True, help="Dataset folder.")
 @click.option("--split", default="test", show_default=True)
-@click.option("--limit", type=int, default=None, help="Evaluate at most this many tasks.")
-@click.option("--neighbour-tasks", type=int, default=None, help="Score all one-edit neighbours for only this many tasks.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Evaluate at most this many tasks.")
+@click.option("--neighbour-tasks", type=click.IntRange(min=0), default=None, help="Score all one-edit neighbours for only this many tasks.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's).")
+@click.option("--threads", type=_THREADS, default=None, help="torch CPU threads (default: torch's).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None, help="JSON file for the metrics.")
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 def evaluate(model_path, data, split, limit, neighbour_tasks, seed, threads, out, force):
