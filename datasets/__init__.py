@@ -21,8 +21,24 @@ from ._edits import (
     neighbours,
     variable_types,
 )
-from ._errors import DatasetError, EditError, ExecutionError, ParseError, TaskFileError
+from ._errors import (
+    DatasetError,
+    EditError,
+    ExecutionError,
+    OutputError,
+    ParseError,
+    SamplingError,
+    TaskFileError,
+)
 from ._exedec import from_exedec
+from ._files import (
+    PARTIAL_SUFFIX,
+    LineWriter,
+    atomic_write_bytes,
+    atomic_write_text,
+    check_output,
+    partial_path,
+)
 from ._generate import (
     GenerateConfig,
     GenerateResult,
@@ -44,6 +60,7 @@ from ._interpreter import (
     trace,
 )
 from ._probe import Behaviour, DigestSet, behaviour, probe_inputs, probe_outputs
+from ._processes import die_with_parent
 from ._program import (
     Primitive,
     Program,
@@ -54,9 +71,9 @@ from ._program import (
     variable_name,
 )
 from ._tasks import (
+    MAX_LINE_BYTES,
     Task,
     TaskFile,
-    atomic_write_text,
     iter_tasks,
     parse_task,
     read_tasks,
@@ -93,6 +110,15 @@ __all__ = [
     "parse_task",
     "iter_tasks",
     "atomic_write_text",
+    "atomic_write_bytes",
+    "check_output",
+    "partial_path",
+    "PARTIAL_SUFFIX",
+    "LineWriter",
+    "MAX_LINE_BYTES",
+    "OutputError",
+    "SamplingError",
+    "die_with_parent",
     "TaskFile",
     "Task",
     "Bounds",

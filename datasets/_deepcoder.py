@@ -98,7 +98,8 @@ def _table() -> dict[str, Primitive]:
     for lam, f in FILTERS.items():
         table.append(Primitive(f"FILTER{lam}", f"FILTER {lam}", (LIST,), LIST, f, False))
     for lam, f in COUNTS.items():
-        table.append(Primitive(f"COUNT{lam}", f"COUNT {lam}", (LIST,), INT, f, False))
+        # A count is a new integer (up to the list's length), so it is range-checked.
+        table.append(Primitive(f"COUNT{lam}", f"COUNT {lam}", (LIST,), INT, f, True))
     for lam, f in ZIPWITHS.items():
         table.append(Primitive(f"ZIPWITH{lam}", f"ZIPWITH {lam}", (LIST, LIST), LIST, f, True))
     for lam, f in BINARY_LAMBDAS.items():

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from . import _edits
-from ._errors import ExecutionError
+from ._errors import ExecutionError, SamplingError
 from ._interpreter import DEFAULT_BOUNDS, Bounds, Value, run, trace
 from ._program import Primitive, Program, Statement, Type, format_program, parse_program
 
@@ -51,6 +51,10 @@ class Example:
     inputs: tuple[Value, ...]
     output: Value
 
+
+# Primitives one attempt of random_program may draw per statement it must place; a
+# draw fails only when no variable has an argument's type, so this is generous.
+_DRAWS_PER_STATEMENT = 50
 
 # Input signatures a random program may have, as in ExeDec's DeepCoder data.
 _SIGNATURES = ((Type.LIST,), (Type.LIST, Type.LIST), (Type.LIST, Type.INT), (Type.INT, Type.LIST))
@@ -119,18 +123,31 @@ class Domain:
         Every statement's result is used by a later one, except the last (the output),
         as in DeepCoder's data. Arguments prefer variables not used yet.
 
+        Args:
+            rng: the source of randomness.
+            length: statements (>= 0).
+            input_types: the argument types (default: one of ``signatures`` at random).
+            max_tries: attempts at a program (default 1000); one attempt draws at most
+                ``_DRAWS_PER_STATEMENT * length`` primitives, so the call always ends.
+
         Raises:
-            ValueError: no such program found in ``max_tries`` attempts.
+            ValueError: ``length < 0`` or ``max_tries < 1``.
+            SamplingError: no such program was found in ``max_tries`` attempts (for
+                example no primitive takes only the given input types).
         """
         if length < 0:
             raise ValueError(f"length must be >= 0, got {length}")
+        if max_tries < 1:
+            raise ValueError(f"max_tries must be >= 1, got {max_tries}")
         names = list(self.primitives)
         for _ in range(max_tries):
             types = list(input_types) if input_types is not None else list(rng.choice(self.signatures))
             n = len(types)
             unused: set[int] = set()
             body: list[Statement] = []
-            while len(body) < length:
+            for _ in range(_DRAWS_PER_STATEMENT * length):
+                if len(body) == length:
+                    break
                 primitive = self.primitives[rng.choice(names)]
                 args = []
                 for want in primitive.arg_types:
@@ -144,9 +161,13 @@ class Domain:
                     unused.add(len(types))
                     body.append(Statement(primitive.name, tuple(args)))
                     types.append(primitive.return_type)
-            if not unused - {len(types) - 1} - set(range(n)):
+            if len(body) == length and not unused - {len(types) - 1} - set(range(n)):
                 return Program(tuple(types[:n]), tuple(body))
-        raise ValueError(f"no program of length {length} without dead code in {max_tries} tries")
+        given = "random signatures" if input_types is None else f"inputs {[t.value for t in input_types]}"
+        raise SamplingError(
+            f"no program of length {length} without dead code for {given} in {max_tries} tries; "
+            "give input types some primitive takes, a shorter length, or more max_tries"
+        )
 
     def random_examples(
         self,

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-__all__ = ["ExecutionError", "ParseError", "EditError", "TaskFileError", "DatasetError"]
+import reprlib
+
+__all__ = [
+    "ExecutionError",
+    "ParseError",
+    "EditError",
+    "TaskFileError",
+    "DatasetError",
+    "SamplingError",
+    "OutputError",
+]
 
 
 class ExecutionError(Exception):
@@ -43,3 +53,34 @@ class TaskFileError(ValueError):
 
 class DatasetError(ValueError):
     """A generated dataset (Φ) on disk is missing, inconsistent or corrupt."""
+
+
+class SamplingError(ValueError):
+    """A random program (or example set) could not be drawn within the tries allowed.
+
+    Raised instead of looping on: the message names the length, the input types and
+    the ``max_tries`` that were spent, and what to change.
+    """
+
+
+class OutputError(ValueError):
+    """An output path would destroy something: an input of the same command, an
+    existing file (without ``force``), or the results of an interrupted run."""
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlist = _REPR.maxtuple = 8
+_REPR.maxlevel = 3
+_REPR.maxstring = 200
+_REPR.maxother = 60
+_REPR.maxlong = 40
+
+
+def short_repr(value: object) -> str:
+    """``repr(value)`` cut to a line, for messages about values of any size or depth.
+
+    Example:
+        >>> short_repr(list(range(100)))
+        '[0, 1, 2, 3, 4, 5, 6, 7, ...]'
+    """
+    return _REPR.repr(value)

@@ -40,8 +40,10 @@ import numpy as np
 
 from ._domain import INPUT_DISTRIBUTIONS, Domain
 from ._errors import DatasetError
+from ._files import atomic_write_text
 from ._probe import DigestSet, behaviour, probe_inputs
-from ._tasks import Task, atomic_write_text, parse_task, task_to_json
+from ._processes import die_with_parent
+from ._tasks import Task, parse_task, task_to_json
 
 __all__ = [
     "GenerateConfig",
@@ -515,7 +517,12 @@ def _run(config: GenerateConfig, root: Path, state: dict, *, workers: int, progr
         state["digests"] = len(seen)
         atomic_write_text(work / "state.json", json.dumps(state))
 
-    executor = concurrent.futures.ProcessPoolExecutor(workers) if workers > 1 else None
+    executor = (
+        # Workers end with this process, also when it is killed with SIGKILL.
+        concurrent.futures.ProcessPoolExecutor(workers, initializer=die_with_parent, initargs=(os.getpid(),))
+        if workers > 1
+        else None
+    )
     try:
         last = time.monotonic()
         while state["length"] <= config.max_length and done < config.count:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ._errors import ExecutionError
-from ._program import Primitive, Program, Type
+from ._errors import ExecutionError, short_repr
+from ._program import Primitive, Program, Statement, Type
 
 __all__ = ["Bounds", "DEFAULT_BOUNDS", "Value", "check_inputs", "check_value", "apply_primitive", "run", "trace"]
 
@@ -59,8 +59,8 @@ def _bad_input(value: object, want: Type, bounds: Bounds) -> ExecutionError:
         try:
             check_value(list(value) if want is Type.LIST else value, bounds)
         except ExecutionError as error:
-            return ExecutionError(f"input {value!r}: {error.reason}")
-    return ExecutionError(f"input {value!r} is not of type {want.value}")
+            return ExecutionError(f"input {short_repr(value)}: {error.reason}")
+    return ExecutionError(f"input {short_repr(value)} is not of type {want.value}")
 
 
 def check_inputs(types: Sequence[Type], inputs: Sequence[object], bounds: Bounds) -> list[Value]:
@@ -102,10 +102,14 @@ def apply_primitive(primitive: Primitive, args: Sequence[Value], bounds: Bounds,
         >>> apply_primitive(deepcoder.primitives["MAP(*2)"], [[1, 2]], DEFAULT_BOUNDS)
         [2, 4]
     """
+    if len(args) != len(primitive.arg_types):
+        raise ExecutionError(f"{primitive.text} takes {len(primitive.arg_types)} arguments, got {len(args)}", statement)
     try:
         value = primitive.function(*args)
     except (IndexError, ValueError):
         raise ExecutionError(f"{primitive.text}: invalid argument", statement) from None
+    except TypeError:  # an argument of the wrong type (the interpreter proper checks types first)
+        raise ExecutionError(f"{primitive.text}: ill-typed argument", statement) from None
     if primitive.creates_values:
         check_value(value, bounds, statement)
     return value
@@ -118,20 +122,64 @@ _COMPILED: dict[tuple[int, Program], tuple[Mapping[str, Primitive], tuple]] = {}
 _COMPILED_MAX = 4096
 
 
+def _check_types(program: Program, primitives: Mapping[str, Primitive]) -> tuple[Primitive, ...]:
+    """The primitive of each statement, once the program is known to be well typed.
+
+    A parsed or edited program always is; one built by hand may not be, and running it
+    must still raise only :class:`ExecutionError`, never ``TypeError`` or a silent
+    ``env[-1]``.
+    """
+    if not isinstance(program, Program):
+        raise ExecutionError(f"not a Program: {short_repr(program)}")
+    types = list(program.input_types)
+    if any(not isinstance(t, Type) for t in types):
+        raise ExecutionError(f"input types must be Type values, got {short_repr(program.input_types)}")
+    table = []
+    for index, st in enumerate(program.statements):
+        if not isinstance(st, Statement):
+            raise ExecutionError(f"ill-typed program: {short_repr(st)} is not a Statement", index)
+        primitive = primitives.get(st.primitive) if isinstance(st.primitive, str) else None
+        if primitive is None:
+            raise ExecutionError(f"unknown primitive {short_repr(st.primitive)}", index)
+        args = st.args
+        if not isinstance(args, tuple) or len(args) != len(primitive.arg_types):
+            raise ExecutionError(
+                f"ill-typed program: {primitive.text} takes {len(primitive.arg_types)} arguments, "
+                f"got {short_repr(args)}",
+                index,
+            )
+        for position, (arg, want) in enumerate(zip(args, primitive.arg_types)):
+            if type(arg) is not int or not 0 <= arg < len(types):
+                raise ExecutionError(
+                    f"ill-typed program: argument {position} of {primitive.text} is {short_repr(arg)}, "
+                    f"not an earlier variable (0..{len(types) - 1})",
+                    index,
+                )
+            if types[arg] is not want:
+                raise ExecutionError(
+                    f"ill-typed program: argument {position} of {primitive.text} has type "
+                    f"{types[arg].value}, it needs {want.value}",
+                    index,
+                )
+        types.append(primitive.return_type)
+        table.append(primitive)
+    return tuple(table)
+
+
 def _compile(program: Program, primitives: Mapping[str, Primitive]) -> tuple:
-    """(function, args, creates_values, text) per statement, cached per table."""
+    """(function, args, creates_values, text) per statement, cached per table; the
+    program is type-checked once, when it is compiled."""
     key = (id(primitives), program)
-    cached = _COMPILED.get(key)
+    try:
+        cached = _COMPILED.get(key)
+    except TypeError:  # unhashable parts: not a program this interpreter can run
+        raise ExecutionError(f"ill-typed program: {short_repr(program)}") from None
     if cached is not None:
         return cached[1]
-    try:
-        compiled = tuple(
-            (p.function, st.args, p.creates_values, p.text)
-            for st in program.statements
-            for p in (primitives[st.primitive],)
-        )
-    except KeyError as error:
-        raise ExecutionError(f"unknown primitive {error.args[0]!r}") from None
+    compiled = tuple(
+        (p.function, st.args, p.creates_values, p.text)
+        for st, p in zip(program.statements, _check_types(program, primitives))
+    )
     if len(_COMPILED) >= _COMPILED_MAX:
         _COMPILED.clear()
     _COMPILED[key] = (primitives, compiled)
@@ -139,11 +187,12 @@ def _compile(program: Program, primitives: Mapping[str, Primitive]) -> tuple:
 
 
 def _execute(program: Program, inputs: Sequence[object], primitives: Mapping[str, Primitive], bounds: Bounds) -> list[Value]:
-    if len(program.statements) > bounds.max_statements:
+    compiled = _compile(program, primitives)
+    if len(compiled) > bounds.max_statements:
         raise ExecutionError(f"more than {bounds.max_statements} statements")
     env = check_inputs(program.input_types, inputs, bounds)
     lo, hi = bounds.min_value, bounds.max_value
-    for index, (function, args, creates, text) in enumerate(_compile(program, primitives)):
+    for index, (function, args, creates, text) in enumerate(compiled):
         try:
             value = function(env[args[0]]) if len(args) == 1 else function(env[args[0]], env[args[1]])
         except (IndexError, ValueError):

@@ -3,24 +3,45 @@
 ``examples`` is a list of ``{"input": [args...], "output": value}``; ``input`` is the
 list of the program's arguments (ints or int lists). A malformed line is reported
 with its line number and reason and skipped; it never stops the rest of the file.
+
+The file is read as bytes and decoded one line at a time, so one line that is not
+UTF-8, nested too deeply, holds an integer beyond Python's digit limit, or is longer
+than ``max_line_bytes`` (read no further than that, so memory stays bounded) is one
+bad line, not a lost file. Ids are compared as text, so ``7`` and ``"7"`` on two lines
+are a duplicate; the second is reported. A task whose examples give one input two
+different outputs is reported too: no program can satisfy it.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
-import tempfile
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ._domain import Domain, Example
-from ._errors import ExecutionError, ParseError, TaskFileError
+from ._errors import ExecutionError, ParseError, TaskFileError, short_repr
+from ._files import atomic_write_text
 from ._interpreter import check_inputs, check_value
 from ._program import Program, Type
 
-__all__ = ["Task", "TaskFile", "read_tasks", "iter_tasks", "parse_task", "task_to_json", "write_tasks", "atomic_write_text"]
+__all__ = [
+    "MAX_LINE_BYTES",
+    "Task",
+    "TaskFile",
+    "read_tasks",
+    "iter_tasks",
+    "parse_task",
+    "task_to_json",
+    "write_tasks",
+]
 
+MAX_LINE_BYTES = 1 << 20
+"""Longest task-file line read (1 MiB, newline excluded); a longer line is reported
+and skipped without being held in memory. A DeepCoder task within the default bounds
+(lists of at most 20 values in [-256, 255]) takes about 2 KB per example."""
 
 @dataclass(frozen=True)
 class Task:
@@ -53,7 +74,11 @@ def _value_type(value: object, where: str) -> Type:
     try:
         return Type.of(value)
     except TypeError:
-        raise ValueError(f"{where}: {value!r} is not an int or a list of ints") from None
+        raise ValueError(f"{where}: {short_repr(value)} is not an int or a list of ints") from None
+
+
+def _key(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def parse_task(record: object, domain: Domain, *, default_id: str = "") -> Task:
@@ -66,11 +91,20 @@ def parse_task(record: object, domain: Domain, *, default_id: str = "") -> Task:
         raise ValueError(f"a task is a JSON object, got {type(record).__name__}")
     task_id = record.get("id", default_id)
     if not isinstance(task_id, (str, int)) or isinstance(task_id, bool):
-        raise ValueError(f"field 'id' must be a string, got {task_id!r}")
+        raise ValueError(f"field 'id' must be a string, got {short_repr(task_id)}")
+    if isinstance(task_id, str):
+        try:
+            task_id.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"field 'id' {short_repr(task_id)} is not valid Unicode (a lone surrogate); "
+                "use an id of real characters"
+            ) from None
     examples = record.get("examples")
     if not isinstance(examples, list) or not examples:
         raise ValueError("field 'examples' must be a non-empty list")
     parsed: list[Example] = []
+    first_with: dict[tuple, int] = {}  # inputs -> index of the first example with them
     input_types: tuple[Type, ...] | None = None
     for k, example in enumerate(examples):
         where = f"examples[{k}]"
@@ -83,7 +117,10 @@ def parse_task(record: object, domain: Domain, *, default_id: str = "") -> Task:
         if input_types is None:
             input_types = types
         elif types != input_types:
-            raise ValueError(f"{where}.input has types {[t.value for t in types]}, earlier examples {[t.value for t in input_types]}")
+            raise ValueError(
+                f"{where}.input has types {short_repr([t.value for t in types])}, "
+                f"earlier examples {short_repr([t.value for t in input_types])}"
+            )
         try:
             values = check_inputs(types, inputs, domain.bounds)
         except ExecutionError as error:
@@ -94,6 +131,14 @@ def parse_task(record: object, domain: Domain, *, default_id: str = "") -> Task:
             check_value(output, domain.bounds)
         except ExecutionError as error:
             raise ValueError(f"{where}.output: {error.reason} (domain bounds {domain.bounds})") from None
+        key = tuple(map(_key, values))
+        earlier = first_with.setdefault(key, k)
+        if earlier != k and parsed[earlier].output != output:
+            raise ValueError(
+                f"{where} has the input of examples[{earlier}] but another output "
+                f"({short_repr(output)}, not {short_repr(parsed[earlier].output)}): no program gives both; "
+                "fix or remove one of them"
+            )
         parsed.append(Example(tuple(values), output))
     program = None
     if record.get("program") is not None:
@@ -103,29 +148,108 @@ def parse_task(record: object, domain: Domain, *, default_id: str = "") -> Task:
         try:
             program = domain.parse(text)
         except ParseError as error:
-            raise ValueError(f"field 'program': {error}") from None
+            message = str(error)
+            cut = message if len(message) <= 300 else message[:300] + " ..."
+            raise ValueError(f"field 'program': {cut}") from None
         if program.input_types != input_types:
             raise ValueError("field 'program' takes other argument types than the examples give")
     extra = {k: v for k, v in record.items() if k not in ("id", "examples", "program")}
     return Task(str(task_id), tuple(parsed), input_types, program, extra)
 
 
-def iter_tasks(path: str | os.PathLike, domain: Domain) -> Iterator[Task | TaskFileError]:
-    """Each line's task, or a :class:`TaskFileError` naming the line; blank lines skipped."""
+def _lines(handle, limit: int) -> Iterator[tuple[int, bytes | None]]:
+    """(number, line) for each line of a binary file; ``None`` for a line over ``limit``
+    bytes, which is skipped without being kept in memory."""
+    number = 0
+    while True:
+        line = handle.readline(limit + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) <= limit or line.endswith(b"\n"):
+            yield number, line
+            continue
+        while line and not line.endswith(b"\n"):  # the rest of the long line, unkept
+            line = handle.readline(1 << 16)
+        yield number, None
+
+
+def _decode(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"not UTF-8: byte 0x{line[error.start]:02x} at column {error.start + 1}; "
+            "save the file as UTF-8"
+        ) from None
+
+
+def _load_json(text: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"bad JSON: {error.msg} at column {error.colno}") from None
+    except RecursionError:
+        raise ValueError("bad JSON: nested too deeply (a task nests 4 levels)") from None
+    except ValueError as error:  # e.g. an integer past Python's digit limit
+        digits = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
+        if "digits" in str(error):
+            raise ValueError(
+                f"bad JSON: an integer of more than {digits} digits (values must lie within the domain bounds)"
+            ) from None
+        raise ValueError(f"bad JSON: {error}") from None
+
+
+def iter_tasks(
+    path: str | os.PathLike, domain: Domain, *, max_line_bytes: int = MAX_LINE_BYTES
+) -> Iterator[Task | TaskFileError]:
+    """Each line's task, or a :class:`TaskFileError` naming the line; blank lines skipped.
+
+    Args:
+        path: the task file.
+        domain: the DSL the tasks are checked against.
+        max_line_bytes: longest line read (default :data:`MAX_LINE_BYTES`).
+
+    Returns:
+        An iterator, in file order. A line that is not UTF-8, not JSON, nested too
+        deeply, longer than ``max_line_bytes``, not a valid task, or whose id an
+        earlier line has, is a :class:`TaskFileError` (``FILE:LINE: reason``).
+
+    Raises:
+        OSError: the file cannot be opened.
+    """
+    if max_line_bytes < 1:
+        raise ValueError(f"max_line_bytes must be >= 1, got {max_line_bytes}")
     name = str(path)
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    seen: dict[str, int] = {}
+    with open(path, "rb") as handle:
+        for number, line in _lines(handle, max_line_bytes):
+            if line is None:
+                yield TaskFileError(
+                    f"line longer than {max_line_bytes} bytes; skipped unread (a task line is a few KB)",
+                    path=name,
+                    line=number,
+                )
+                continue
+            if number == 1 and line.startswith(codecs.BOM_UTF8):
+                line = line[len(codecs.BOM_UTF8) :]
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                yield TaskFileError(f"bad JSON: {error.msg} at column {error.colno}", path=name, line=number)
-                continue
-            try:
-                yield parse_task(record, domain, default_id=f"line-{number}")
+                task = parse_task(_load_json(_decode(line)), domain, default_id=f"line-{number}")
             except ValueError as error:
                 yield TaskFileError(str(error), path=name, line=number)
+                continue
+            first = seen.setdefault(task.id, number)
+            if first != number:
+                yield TaskFileError(
+                    f"duplicate id {short_repr(task.id)}: line {first} has it already (ids are compared "
+                    "as text, so 7 and \"7\" are the same); give each task its own id",
+                    path=name,
+                    line=number,
+                )
+                continue
+            yield task
 
 
 def read_tasks(path: str | os.PathLike, domain: Domain) -> TaskFile:
@@ -154,27 +278,6 @@ def task_to_json(task: Task, domain: Domain) -> str:
         record["program"] = domain.format(task.program)
     record.update(task.extra)
     return json.dumps(record, separators=(", ", ": "))
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    # mkstemp creates 0600 files; give the result the permissions a plain open() would.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_tasks(path: str | os.PathLike, tasks: Iterable[Task], domain: Domain) -> None:

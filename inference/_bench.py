@@ -33,7 +33,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from worldmodel.datasets import DOMAINS, Task, TaskFileError, atomic_write_text, read_tasks
+from worldmodel.datasets import (
+    DOMAINS,
+    Task,
+    TaskFileError,
+    atomic_write_text,
+    die_with_parent,
+    read_tasks,
+)
 
 from ._simulator import Budget, SolveResult
 from ._solve import ANYTIME_METHODS, METHODS, MODEL_FREE_METHODS, solve
@@ -146,8 +153,11 @@ _DEFAULT_CONFIG = BenchConfig()
 _STATE: dict = {}
 
 
-def _init_worker(tasks_path: str, config: BenchConfig) -> None:
+def _init_worker(tasks_path: str, config: BenchConfig, parent: int | None = None) -> None:
     import torch
+
+    if parent is not None:  # a pool worker: end with the bench, even if it is killed
+        die_with_parent(parent)
 
     # One task per process already uses every core; torch's own threads on top of
     # that oversubscribe them (measured: 16 workers on 16 cores ran several times slower).
@@ -269,22 +279,54 @@ def _throughput(records: Sequence[dict]) -> float | None:
     return sum(r["calls"] for r in runs) / seconds if seconds > 0 else None
 
 
+def _is_record(record: object) -> bool:
+    """Whether a decoded line has the fields and types :func:`_record` writes."""
+    if not isinstance(record, dict):
+        return False
+    calls, seconds = record.get("calls"), record.get("seconds")
+    return (
+        isinstance(record.get("method"), str)
+        and isinstance(record.get("task"), str)
+        and type(record.get("budget")) is int
+        and all(type(record.get(k)) is bool for k in ("verified", "derived", "stopped_by_seconds"))
+        and (calls is None or type(calls) is int)
+        and (seconds is None or type(seconds) in (int, float))
+        and (record.get("program") is None or isinstance(record.get("program"), str))
+        and (not record["verified"] or (type(calls) is int and isinstance(record.get("program"), str)))
+    )
+
+
 def _read_results(path: Path) -> tuple[dict[tuple, dict], bool]:
-    """Results by (method, task, budget), first one kept; and whether a line was bad."""
+    """Results by (method, task, budget), first one kept; and whether a line was bad
+    (cut short by a kill, or damaged: that run is simply redone)."""
     done: dict[tuple, dict] = {}
     bad = False
     if not path.exists():
         return done, bad
-    with open(path, encoding="utf-8") as handle:
+    with open(path, "rb") as handle:
         for line in handle:
             try:
-                record = json.loads(line)
-                key = (record["method"], record["task"], record["budget"])
-            except (json.JSONDecodeError, KeyError, TypeError):
-                bad = True  # a line cut short by a kill: that run is simply redone
+                record = json.loads(line.decode("utf-8"))
+            except (ValueError, RecursionError):  # not UTF-8, not JSON, too deep, too big a number
+                record = None
+            if not _is_record(record):
+                bad = True
                 continue
-            done.setdefault(key, record)
+            done.setdefault((record["method"], record["task"], record["budget"]), record)
     return done, bad
+
+
+def _read_settings(path: Path) -> dict:
+    try:
+        settings = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as error:
+        raise ValueError(
+            f"{path} is unreadable ({type(error).__name__}); it records which run the results "
+            "in its folder belong to: use another output folder, or delete that folder"
+        ) from None
+    if not isinstance(settings, dict):
+        raise ValueError(f"{path} is not a JSON object; use another output folder, or delete that folder")
+    return settings
 
 
 def _settings(tasks_path: str, config: BenchConfig) -> dict:
@@ -374,8 +416,9 @@ def run_bench(
         A :class:`BenchReport`.
 
     Raises:
-        ValueError: duplicate task ids, or ``out_dir`` holds results of a run with
-            other settings (task file, seconds, model, domain or seed).
+        ValueError: the task file is empty or is one of the outputs; ``out_dir`` holds
+            results of a run with other settings (task file, seconds, model, domain or
+            seed), or results with no ``run.json`` to check them against.
     """
     from tqdm import tqdm
 
@@ -383,7 +426,6 @@ def run_bench(
 
     tasks_path = str(tasks_path)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     domain = DOMAINS[config.domain]
     task_file = read_tasks(tasks_path, domain)
     tasks = task_file.tasks
@@ -394,10 +436,25 @@ def run_bench(
             f"{tasks_path}: task ids must be unique (results are kept by id); repeated: {twice[:5]}"
         )
 
+    if not tasks and not task_file.errors:
+        raise ValueError(f"{tasks_path}: no tasks (the file is empty); a task file holds one JSON task per line")
+    outputs = [out / name for name in (RESULTS, TABLE, FIGURE, SETTINGS)]
+    if any(p.exists() and os.path.samefile(p, tasks_path) for p in outputs):
+        raise ValueError(
+            f"{tasks_path} is one of the files bench writes in {out}; choose another --out folder"
+        )
     settings = _settings(tasks_path, config)
     settings_path = out / SETTINGS
+    results_path = out / RESULTS
+    if not settings_path.exists() and (results_path.exists() or (out / TABLE).exists()):
+        # Results with no record of the run they came from cannot be checked against
+        # this one: never reuse them, and never overwrite their table.
+        raise ValueError(
+            f"{out} holds {RESULTS if results_path.exists() else TABLE} but no {SETTINGS}, so its "
+            "results cannot be checked against this run; use another --out folder, or delete them"
+        )
     if settings_path.exists():
-        old = json.loads(settings_path.read_text(encoding="utf-8"))
+        old = _read_settings(settings_path)
         changed = [k for k in settings if old.get(k) != settings[k]]
         if changed:
             raise ValueError(
@@ -405,9 +462,9 @@ def run_bench(
                 "use another output folder or delete it"
             )
     else:
+        out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(settings_path, json.dumps(settings, indent=2) + "\n")
 
-    results_path = out / RESULTS
     done, bad = _read_results(results_path)
     if bad:  # drop the cut line so that appends start on a fresh line
         atomic_write_text(results_path, "".join(json.dumps(r) + "\n" for r in done.values()))
@@ -457,7 +514,9 @@ def run_bench(
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
             pool = stack.enter_context(
-                context.Pool(workers, initializer=_init_worker, initargs=(tasks_path, config))
+                context.Pool(
+                    workers, initializer=_init_worker, initargs=(tasks_path, config, os.getpid())
+                )
             )
             finished = pool.imap_unordered(_run_job, jobs)
         else:

@@ -5,6 +5,13 @@ A model checkpoint is two files, ``<base>.safetensors`` (the state dict) and
 is written last, so a reader never pairs it with a half-written tensors file, and the
 checksum catches a tensors file from another save.
 
+Loading trusts nothing before it is checked, and allocates nothing for a config until
+the config has been validated against its schema (types, sizes within
+:data:`~worldmodel._config.MODEL_LIMITS`), the tensors file matches the checksum, and
+the model the config describes has exactly the tensors the file holds (its shapes are
+read off a model built on the ``meta`` device, which allocates no memory). JSON files
+are read only up to a size bound, and deep nesting is an error, not a crash.
+
 A training checkpoint is a folder ``step-<n>/`` holding the model files,
 ``optimizer.safetensors`` (AdamW moments flattened to named tensors) and
 ``state.json`` (epoch, step, seed, parameter groups). It is written under a temporary
@@ -24,9 +31,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-from worldmodel.datasets import atomic_write_text
+from worldmodel.datasets import atomic_write_bytes, atomic_write_text
 
-from ._config import ConfigError, ModelConfig
+from ._config import ConfigError, ModelConfig, config_from_dict
 from ._policy import PolicyConfig
 
 __all__ = [
@@ -40,6 +47,22 @@ __all__ = [
 
 FORMAT = "worldmodel-checkpoint"
 VERSION = 1
+
+_METADATA_KEY = "worldmodel"  # the configs, as JSON, in the tensors file's metadata
+
+MAX_JSON_BYTES = 1 << 20
+"""Largest ``model.json`` read (1 MiB; a real one is under 1 KB)."""
+MAX_STATE_BYTES = 64 << 20
+"""Largest training ``state.json`` read (64 MiB; it grows by ~1 KB an epoch)."""
+
+POLICY_LIMITS: dict[str, tuple[int, int]] = {
+    "context_features": (0, 8192),
+    "embedding_features": (1, 1024),
+    "hidden_features": (1, 4096),
+    "flow_layers": (1, 64),
+    "max_length": (1, 64),
+}
+"""Bounds of a checkpoint's :class:`PolicyConfig` (the shipped one: 256, 8, 64, 3, 5)."""
 
 
 class CheckpointError(Exception):
@@ -58,15 +81,6 @@ def _sibling(base: Path, suffix: str) -> Path:
     return base.parent / (base.name + suffix)
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 def save_model(model, path: str | os.PathLike) -> None:
     """Write ``model`` as ``<base>.safetensors`` + ``<base>.json`` (``.json``/``.safetensors`` suffix optional).
 
@@ -82,59 +96,142 @@ def save_model(model, path: str | os.PathLike) -> None:
     base = _base(path)
     base.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    data = save_tensors(state, metadata={"format": FORMAT, "version": str(VERSION)})
+    configs = {"model": model.config.to_dict()}
+    if getattr(model, "policy", None) is not None:
+        configs["policy"] = model.policy.to_config()
+    # The configs also go inside the tensors file, which the checksum covers, so that an
+    # edited JSON config is caught. One metadata key: safetensors writes its metadata
+    # from a hash map, so with two keys their order (and the bytes) changed run to run.
+    inside = json.dumps({"format": FORMAT, "version": VERSION, **configs}, sort_keys=True, separators=(",", ":"))
+    data = save_tensors(state, metadata={_METADATA_KEY: inside})
     tensors = _sibling(base, ".safetensors")
-    _atomic_write_bytes(tensors, data)
+    atomic_write_bytes(tensors, data)
     record = {
         "format": FORMAT,
         "version": VERSION,
-        "model": model.config.to_dict(),
+        "model": configs["model"],
         "sha256": hashlib.sha256(data).hexdigest(),
         "parameters": sum(v.numel() for v in state.values()),
     }
-    if getattr(model, "policy", None) is not None:
-        record["policy"] = model.policy.to_config()
+    if "policy" in configs:
+        record["policy"] = configs["policy"]
     atomic_write_text(_sibling(base, ".json"), json.dumps(record, indent=2) + "\n")
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: Path, *, limit: int = MAX_JSON_BYTES) -> dict:
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such checkpoint file") from None
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
         raise CheckpointError(f"{path}: cannot read ({error})") from None
+    if len(data) > limit:
+        raise CheckpointError(f"{path}: larger than {limit} bytes; not a worldmodel checkpoint file")
     try:
-        record = json.loads(text)
+        record = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise CheckpointError(f"{path}: not UTF-8 (byte {error.start}); the file is corrupt") from None
     except json.JSONDecodeError as error:
         raise CheckpointError(f"{path}: not JSON ({error.msg} at line {error.lineno}); the file is corrupt") from None
+    except RecursionError:
+        raise CheckpointError(f"{path}: JSON nested too deeply; the file is corrupt") from None
+    except ValueError as error:  # an integer past Python's digit limit
+        raise CheckpointError(f"{path}: unreadable JSON ({error}); the file is corrupt") from None
     if not isinstance(record, dict):
         raise CheckpointError(f"{path}: expected a JSON object")
     return record
 
 
+def _check_record(record: dict, meta_path: Path) -> None:
+    """The fields of ``model.json`` beyond the configs have their types."""
+    if record.get("format") != FORMAT:
+        raise CheckpointError(f"{meta_path}: not a worldmodel checkpoint (format {record.get('format')!r:.60}, expected {FORMAT!r})")
+    if record.get("version") != VERSION or isinstance(record.get("version"), bool):
+        raise CheckpointError(f"{meta_path}: checkpoint version {record.get('version')!r:.60}; this worldmodel reads version {VERSION}")
+    digest = record.get("sha256")
+    if not isinstance(digest, str) or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise CheckpointError(f"{meta_path}: field 'sha256' must be 64 hex digits, got {digest!r:.80}")
+    if not isinstance(record.get("model"), dict):
+        raise CheckpointError(f"{meta_path}: field 'model' must be an object (the ModelConfig)")
+    if record.get("policy") is not None and not isinstance(record["policy"], dict):
+        raise CheckpointError(f"{meta_path}: field 'policy' must be an object (the PolicyConfig) or null")
+
+
+def _configs_inside(data: bytes) -> dict | None:
+    """The configs :func:`save_model` put in the tensors file's metadata; ``None`` for a
+    checkpoint saved before it did (like the shipped one) or a header it cannot read
+    (``load_tensors`` then says what is wrong)."""
+    size = int.from_bytes(data[:8], "little") if len(data) >= 8 else -1
+    if not 0 < size <= len(data) - 8:
+        return None
+    try:
+        header = json.loads(data[8 : 8 + size])
+        inside = json.loads(header["__metadata__"][_METADATA_KEY])
+    except (ValueError, RecursionError, KeyError, TypeError):
+        return None
+    return inside if isinstance(inside, dict) else None
+
+
+def _state_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """The state-dict shapes of a model of ``config`` (no policy), allocating nothing."""
+    from ._model import WorldModel
+
+    with torch.device("meta"):
+        model = WorldModel(config)
+    return {name: tuple(t.shape) for name, t in model.state_dict().items()}
+
+
+def _check_fits(state: dict[str, torch.Tensor], config: ModelConfig, policy: PolicyConfig | None,
+                meta_path: Path, tensors_path: Path) -> None:
+    """Refuse, before a real model is built, a config that does not describe the file."""
+    expected = _state_shapes(config)
+    found = {k: tuple(v.shape) for k, v in state.items() if not k.startswith("policy.")}
+    if found != expected:
+        missing = sorted(set(expected) - set(found))[:3]
+        extra = sorted(set(found) - set(expected))[:3]
+        wrong = sorted(k for k in set(found) & set(expected) if found[k] != expected[k])[:3]
+        raise CheckpointError(
+            f"{tensors_path}: tensors do not fit the config in {meta_path} "
+            f"(missing {missing}, unexpected {extra}, other shapes {wrong}); the files are not one checkpoint"
+        )
+    held = sum(v.numel() for k, v in state.items() if k.startswith("policy."))
+    if policy is None:
+        if held:
+            raise CheckpointError(f"{tensors_path}: holds policy tensors but {meta_path} has no 'policy'")
+        return
+    # Each flow layer of a FlowPolicy has a hidden x hidden weight: a config that needs
+    # more numbers than the file holds cannot match it, and would only allocate memory.
+    if policy.flow_layers * policy.hidden_features**2 > held:
+        raise CheckpointError(
+            f"{tensors_path}: tensors do not fit the policy config in {meta_path} "
+            f"(it needs more than the {held} policy numbers the file holds)"
+        )
+
+
 def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "cpu"):
     """Load a model written by :func:`save_model`.
 
+    Nothing is built before the JSON has been checked against its schema, the tensors
+    file against the checksum, and the config against the tensors' shapes.
+
     Raises:
         CheckpointError: a file is missing, corrupt (bad JSON, checksum mismatch,
-            unreadable tensors), foreign (no worldmodel format tag), or does not fit
-            the model its config describes; the message names the file.
+            unreadable tensors), foreign (no worldmodel format tag), has a config of
+            the wrong types or sizes, or does not fit the model its config describes;
+            the message names the file.
     """
     from ._model import WorldModel
 
     base = _base(path)
     meta_path = _sibling(base, ".json")
     record = _read_json(meta_path)
-    if record.get("format") != FORMAT:
-        raise CheckpointError(f"{meta_path}: not a worldmodel checkpoint (format {record.get('format')!r}, expected {FORMAT!r})")
-    if record.get("version") != VERSION:
-        raise CheckpointError(f"{meta_path}: checkpoint version {record.get('version')!r}; this worldmodel reads version {VERSION}")
+    _check_record(record, meta_path)
     try:
-        config = ModelConfig.from_dict(record.get("model"))
-        model = WorldModel(config)
+        config = ModelConfig.from_dict(record["model"])
+        policy = None
         if record.get("policy") is not None:
-            model.attach_policy(PolicyConfig.from_dict(record["policy"]))
+            policy = config_from_dict(PolicyConfig, record["policy"], limits=POLICY_LIMITS)
     except ConfigError as error:
         raise CheckpointError(f"{meta_path}: bad model config: {error}") from None
     # The pair is found by name, so both files may be renamed or copied together
@@ -144,12 +241,27 @@ def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "c
         data = tensors_path.read_bytes()
     except FileNotFoundError:
         raise CheckpointError(f"{tensors_path}: missing (named by {meta_path})") from None
-    if hashlib.sha256(data).hexdigest() != record.get("sha256"):
+    except OSError as error:
+        raise CheckpointError(f"{tensors_path}: cannot read ({error})") from None
+    if hashlib.sha256(data).hexdigest() != record["sha256"]:
         raise CheckpointError(f"{tensors_path}: checksum differs from {meta_path}; the file is corrupt or from another save")
+    inside = _configs_inside(data)
+    if inside is not None and (inside.get("model"), inside.get("policy")) != (record["model"], record.get("policy")):
+        raise CheckpointError(
+            f"{meta_path}: its config differs from the one saved inside {tensors_path} "
+            "(the JSON was edited, or is from another save); use the pair save_model wrote"
+        )
     try:
         state = load_tensors(data)
     except (SafetensorError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"{tensors_path}: unreadable safetensors ({error})") from None
+    try:
+        _check_fits(state, config, policy, meta_path, tensors_path)
+        model = WorldModel(config)
+        if policy is not None:
+            model.attach_policy(policy)
+    except ConfigError as error:
+        raise CheckpointError(f"{meta_path}: bad model config: {error}") from None
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
@@ -193,7 +305,7 @@ def save_training_checkpoint(folder: str | os.PathLike, model, optimizer, state:
     save_model(model, tmp / "model")
     tensors, groups = _flatten_optimizer(optimizer)
     tensors["rng.torch"] = torch.random.get_rng_state()
-    _atomic_write_bytes(tmp / "optimizer.safetensors", save_tensors(tensors, metadata={"format": FORMAT}))
+    atomic_write_bytes(tmp / "optimizer.safetensors", save_tensors(tensors, metadata={"format": FORMAT}))
     atomic_write_text(tmp / "state.json", json.dumps({**state, "param_groups": groups}, indent=2) + "\n")
     final = folder / name
     if final.exists():
@@ -211,6 +323,33 @@ def latest_checkpoint(folder: str | os.PathLike) -> Path | None:
         return None
     done = [p for p in sorted(folder.glob("step-*")) if (p / "state.json").exists()]
     return done[-1] if done else None
+
+
+def _check_state(state: dict, path: Path) -> None:
+    """The fields ``fit`` reads from a training ``state.json`` have their types."""
+
+    def count(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    for key in ("epoch", "batch", "step"):
+        if not count(state.get(key)):
+            raise CheckpointError(f"{path}: field {key!r} must be an integer >= 0, got {state.get(key)!r:.60}")
+    if not isinstance(state.get("history"), list) or not all(isinstance(r, dict) for r in state["history"]):
+        raise CheckpointError(f"{path}: field 'history' must be a list of objects")
+    groups = state.get("param_groups")
+    if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
+        raise CheckpointError(f"{path}: field 'param_groups' must be a list of objects")
+    sums = state.get("epoch_sums", {})
+    if not isinstance(sums, dict) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in sums.values()
+    ):
+        raise CheckpointError(f"{path}: field 'epoch_sums' must map loss names to numbers")
+    for key in ("epoch_count", "epoch_tasks"):
+        if key in state and not count(state[key]):
+            raise CheckpointError(f"{path}: field {key!r} must be an integer >= 0, got {state[key]!r:.60}")
+    seconds = state.get("epoch_seconds", 0.0)
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not seconds >= 0:
+        raise CheckpointError(f"{path}: field 'epoch_seconds' must be a number >= 0, got {seconds!r:.60}")
 
 
 def load_training_checkpoint(checkpoint: str | os.PathLike, model, optimizer, *, device: torch.device) -> dict:
@@ -232,7 +371,8 @@ def load_training_checkpoint(checkpoint: str | os.PathLike, model, optimizer, *,
             "this run's model does not match; use a new --out folder or the same --policy option"
         )
     model.load_state_dict(saved.state_dict())
-    state = _read_json(checkpoint / "state.json")
+    state = _read_json(checkpoint / "state.json", limit=MAX_STATE_BYTES)
+    _check_state(state, checkpoint / "state.json")
     path = checkpoint / "optimizer.safetensors"
     try:
         tensors = load_tensors(path.read_bytes())
@@ -242,7 +382,10 @@ def load_training_checkpoint(checkpoint: str | os.PathLike, model, optimizer, *,
         raise CheckpointError(f"{path}: unreadable safetensors ({error})") from None
     rng = tensors.pop("rng.torch", None)
     if rng is not None:
-        torch.random.set_rng_state(rng)
+        try:
+            torch.random.set_rng_state(rng)
+        except (RuntimeError, TypeError) as error:
+            raise CheckpointError(f"{path}: bad random-number state 'rng.torch' ({error})") from None
     try:
         optimizer.load_state_dict(_unflatten_optimizer(tensors, state.pop("param_groups")))
     except (KeyError, ValueError, RuntimeError) as error:

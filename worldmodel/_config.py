@@ -1,14 +1,57 @@
-"""Dataclass configs: one per component, combined into one run config."""
+"""Dataclass configs: one per component, combined into one run config.
+
+Every config checks its fields when it is built: each has its annotated type (an
+``int`` field takes no float and no bool; a float is finite), lies within stated
+bounds, and a config read from JSON (:func:`config_from_dict`, used for checkpoints)
+has no unknown keys. So a config from a file cannot ask for a 160 GB model or reach
+``range(1.5)``; it fails here, as :class:`ConfigError`, naming the field.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 
-__all__ = ["ModelConfig", "TrainConfig", "ConfigError"]
+__all__ = ["ModelConfig", "TrainConfig", "ConfigError", "config_from_dict"]
 
 
 class ConfigError(ValueError):
     """A config field has an invalid value; the message names the field and the fix."""
+
+
+# The types a field annotated so accepts (annotations are strings here).
+_ACCEPTS = {
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "str": (str,),
+    "int | None": (int, type(None)),
+    "float | None": (int, float, type(None)),
+}
+
+
+def _check_value(owner: str, f, value: object) -> None:
+    accepts = _ACCEPTS.get(f.type) if isinstance(f.type, str) else None
+    if accepts is None:
+        return
+    if not isinstance(value, accepts) or isinstance(value, bool) and bool not in accepts:
+        kind = f.type.replace(" | None", " or None")
+        raise ConfigError(f"{owner}.{f.name} must be {kind}, got {type(value).__name__} {value!r:.60}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{owner}.{f.name} must be a finite number, got {value!r}")
+
+
+def _check_types(obj: object) -> None:
+    """Each field of the dataclass ``obj`` has its annotated type."""
+    for f in fields(obj):
+        _check_value(type(obj).__name__, f, getattr(obj, f.name))
+
+
+def _within(obj: object, limits: dict[str, tuple[float, float]]) -> None:
+    for name, (low, high) in limits.items():
+        value = getattr(obj, name)
+        if value is not None and not low <= value <= high:
+            raise ConfigError(f"{type(obj).__name__}.{name} must be in [{low}, {high}], got {value!r}")
 
 
 def _positive(obj: object, *names: str) -> None:
@@ -16,6 +59,30 @@ def _positive(obj: object, *names: str) -> None:
         value = getattr(obj, name)
         if value <= 0:
             raise ConfigError(f"{type(obj).__name__}.{name} must be > 0, got {value!r}")
+
+
+MODEL_LIMITS: dict[str, tuple[int, int]] = {
+    "dim": (1, 4096),
+    "token_dim": (1, 4096),
+    "max_variables": (1, 1024),
+    "max_program_tokens": (1, 8192),
+}
+"""Bounds of :class:`ModelConfig`'s sizes: generous (the shipped model uses 128, 64, 32,
+128), and small enough that no config asks for more memory than a machine has."""
+
+TRAIN_LIMITS: dict[str, tuple[float, float]] = {
+    "epochs": (1, 10**6),
+    "batch_size": (1, 10**5),
+    "chain_length": (2, 64),
+    "hard_negatives": (0, 1024),
+    "batch_negatives": (0, 1024),
+    "workers": (0, 256),
+    "checkpoint_every": (1, 10**9),
+    "keep_checkpoints": (1, 10**4),
+    "valid_limit": (0, 10**9),
+    "warmup": (0, 10**9),
+}
+"""Bounds of :class:`TrainConfig`'s counts (see :data:`MODEL_LIMITS`)."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +111,8 @@ class ModelConfig:
     lookahead: bool = True
 
     def __post_init__(self) -> None:
-        _positive(self, "dim", "token_dim", "max_variables", "max_program_tokens")
+        _check_types(self)
+        _within(self, MODEL_LIMITS)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -121,6 +189,7 @@ class TrainConfig:
     spec_batch_size: int | None = None
 
     def __post_init__(self) -> None:
+        _check_types(self)
         _positive(self, "epochs", "batch_size", "lr", "chain_length", "checkpoint_every", "keep_checkpoints")
         if self.chain_length < 2:
             raise ConfigError(f"TrainConfig.chain_length must be >= 2 (ranking needs d and d+1), got {self.chain_length}")
@@ -135,6 +204,7 @@ class TrainConfig:
             )
         if self.time_limit is not None and self.time_limit <= 0:
             raise ConfigError(f"TrainConfig.time_limit must be > 0 seconds or None, got {self.time_limit!r}")
+        _within(self, TRAIN_LIMITS)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -150,14 +220,42 @@ class TrainConfig:
 
 
 def _from_dict(cls, data: dict):
+    return config_from_dict(cls, data)
+
+
+def config_from_dict(cls, data: object, *, limits: dict[str, tuple[float, float]] | None = None):
+    """Build the dataclass config ``cls`` from decoded JSON, checking it first.
+
+    Args:
+        cls: a dataclass config (its ``__post_init__`` checks run too).
+        data: the decoded JSON object.
+        limits: ``name -> (low, high)`` bounds checked before ``cls`` is built
+            (default none beyond ``cls``'s own), for configs whose class has none.
+
+    Raises:
+        ConfigError: not an object, unknown keys, a value of the wrong type (an int
+            field given ``1.5``, ``true`` or ``"3"``), or out of bounds.
+
+    Example:
+        >>> config_from_dict(ModelConfig, {"dim": 1.5})
+        Traceback (most recent call last):
+        ...
+        worldmodel._config.ConfigError: ModelConfig.dim must be int, got float 1.5
+    """
     if not isinstance(data, dict):
         raise ConfigError(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(map(str, set(data) - set(known)))
     if unknown:
-        raise ConfigError(f"{cls.__name__}: unknown field(s) {unknown}; valid fields are {sorted(known)}")
+        raise ConfigError(f"{cls.__name__}: unknown field(s) {unknown[:10]}; valid fields are {sorted(known)}")
+    for name, value in data.items():
+        _check_value(cls.__name__, known[name], value)
+        low, high = (limits or {}).get(name, (None, None))
+        if low is not None and value is not None and not low <= value <= high:
+            raise ConfigError(f"{cls.__name__}.{name} must be in [{low}, {high}], got {value!r}")
     try:
         return cls(**data)
-    except TypeError as error:
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as error:
         raise ConfigError(f"{cls.__name__}: {error}") from None
-

@@ -309,11 +309,22 @@ def fit(
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _lr_factor(s, config.warmup, total))
     out = Path(out) if out is not None else None
     epoch, start, step, history, resumed = 0, 0, 0, [], None
+    # The running totals of the epoch in progress; a checkpoint taken mid-epoch keeps
+    # them, so that after a resume the epoch's record averages over all its steps.
+    carried: dict = {"sums": {}, "count": 0, "tasks": 0, "spec_tasks": 0, "seconds": 0.0}
     if out is not None:
         checkpoint = latest_checkpoint(out / "checkpoints")
         if checkpoint is not None:
             state = load_training_checkpoint(checkpoint, model, optimizer, device=device)
             epoch, start, step, history = state["epoch"], state["batch"], state["step"], state["history"]
+            if start > 0:
+                carried = {
+                    "sums": dict(state.get("epoch_sums", {})),
+                    "count": state.get("epoch_count", 0),
+                    "tasks": state.get("epoch_tasks", 0),
+                    "spec_tasks": state.get("epoch_spec_tasks", 0),
+                    "seconds": float(state.get("epoch_seconds", 0.0)),
+                }
             scheduler.last_epoch = step
             for group in optimizer.param_groups:
                 group["lr"] = config.lr * _lr_factor(step, config.warmup, total)
@@ -326,6 +337,14 @@ def fit(
     def checkpoint_now(epoch_: int, batch_: int) -> None:
         if out is not None:
             state = {"epoch": epoch_, "batch": batch_, "step": step, "seed": config.seed, "history": history}
+            if batch_ > 0:  # mid-epoch: the totals so far of this epoch
+                state.update(
+                    epoch_sums=dict(sums),
+                    epoch_count=count,
+                    epoch_tasks=seen_tasks,
+                    epoch_spec_tasks=seen_spec_tasks,
+                    epoch_seconds=carried["seconds"] + time.perf_counter() - t0,
+                )
             save_training_checkpoint(out / "checkpoints", model, optimizer, state, keep=config.keep_checkpoints)
 
     stopped = False
@@ -343,8 +362,9 @@ def fit(
             pin_memory=device.type == "cuda",
         )
         model.train()
-        sums: dict[str, float] = {}
-        seen_tasks, seen_spec_tasks, count, t0 = 0, 0, 0, time.perf_counter()
+        sums: dict[str, float] = carried["sums"]
+        seen_tasks, seen_spec_tasks, count = carried["tasks"], carried["spec_tasks"], carried["count"]
+        tasks_before, spec_tasks_before, t0 = seen_tasks, seen_spec_tasks, time.perf_counter()
         bar = tqdm(total=len(dataset), initial=start, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress)
         batch_index = start
         for batch in loader:
@@ -371,8 +391,8 @@ def fit(
             elapsed_ = max(time.perf_counter() - t0, 1e-9)
             bar.set_postfix(
                 loss=f"{float(loss.detach()):.3f}",
-                tasks_per_s=f"{seen_tasks / elapsed_:.0f}",
-                spec_tasks_per_s=f"{seen_spec_tasks / elapsed_:.0f}",
+                tasks_per_s=f"{(seen_tasks - tasks_before) / elapsed_:.0f}",
+                spec_tasks_per_s=f"{(seen_spec_tasks - spec_tasks_before) / elapsed_:.0f}",
             )
             if step % config.checkpoint_every == 0 and batch_index < len(dataset):
                 checkpoint_now(epoch, batch_index)
@@ -381,7 +401,7 @@ def fit(
                 stopped = True
                 break
         bar.close()
-        elapsed = time.perf_counter() - t0
+        elapsed = carried["seconds"] + time.perf_counter() - t0
         rates = {
             "tasks_per_second": seen_tasks / max(elapsed, 1e-9),
             "spec_tasks_per_second": seen_spec_tasks / max(elapsed, 1e-9),
@@ -396,6 +416,7 @@ def fit(
                            **{name: total_ / max(count, 1) for name, total_ in sums.items()}, **rates}
                 atomic_write_text(out / "history.json", json.dumps([*history, partial], indent=2) + "\n")
             break
+        carried = {"sums": {}, "count": 0, "tasks": 0, "spec_tasks": 0, "seconds": 0.0}  # the next epoch starts afresh
         metrics = evaluate(
             model, valid_tasks[: config.valid_limit], seed=config.seed, neighbour_tasks=min(16, config.valid_limit)
         )

@@ -1,35 +1,145 @@
-"""The ``worldmodel`` command line: a thin wrapper over the library functions."""
+"""The ``worldmodel`` command line: a thin wrapper over the library functions.
+
+Exit codes, for every command: 0 all good; 1 some task lines were bad (each reported
+on stderr as ``FILE:LINE: reason`` and skipped, the rest done); 2 a usage error (a bad
+option value, an empty task file, an output that would overwrite an input or an
+existing file without ``--force``, a corrupt checkpoint), reported with what to fix.
+"""
 
 from __future__ import annotations
+
+import math
 
 import click
 
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Ctrl-C ends any command with exit code 130, not click's "Aborted!" and 1
+    (which would read as "some lines bad")."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("interrupted (exit code 130)", err=True)
+            raise SystemExit(130) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="worldmodel")
 def main() -> None:
-    """Learn world models of programs and use them to find programs from examples."""
+    """Learn world models of programs and use them to find programs from examples.
+
+    Exit codes: 0 all good, 1 some task lines bad (reported, skipped), 2 usage error,
+    130 interrupted by Ctrl-C.
+    """
+
+
+class _Number(click.ParamType):
+    """A finite number within bounds, written plainly or in e-notation (``1e5``).
+
+    The one check every numeric option of these commands goes through, so that
+    ``nan``, ``inf``, ``1e400``, ``1.5`` calls or ``0`` repeats are usage errors (exit
+    2) that say what is wanted, never a traceback or a silently disabled limit.
+    """
+
+    name = "number"
+
+    def __init__(self, what: str, *, integer: bool = True, low: float = 1, high: float | None = None,
+                 low_open: bool = False):
+        self.what, self.integer, self.low, self.high, self.low_open = what, integer, low, high, low_open
+
+    def _wanted(self) -> str:
+        kind = "a whole number" if self.integer else "a finite number"
+        low = f"> {self.low:g}" if self.low_open else f">= {self.low:g}"
+        high = f" and <= {self.high:g}" if self.high is not None else ""
+        return f"{self.what}: {kind} {low}{high}" + (" (e.g. 1000 or 1e3)" if self.integer else "")
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, bool):
+            self.fail(f"{value!r} is not {self._wanted()}", param, ctx)
+        number = value
+        if not isinstance(value, (int, float)):
+            text = str(value).strip()
+            try:
+                number = int(text)
+            except ValueError:
+                try:
+                    number = float(text)
+                except ValueError:
+                    self.fail(f"{value!r} is not {self._wanted()}", param, ctx)
+        if isinstance(number, float):
+            if not math.isfinite(number) or (self.integer and not number.is_integer()):
+                self.fail(f"{value!r} is not {self._wanted()}", param, ctx)
+            if self.integer:
+                number = int(number)
+        too_low = number <= self.low if self.low_open else number < self.low
+        if too_low or (self.high is not None and number > self.high):
+            self.fail(f"{value!r} is out of range; give {self._wanted()}", param, ctx)
+        return number
+
+
+_MAX_CALLS = 10**12
+_CALLS = _Number("a number of simulator calls", high=_MAX_CALLS)
+_SECONDS = _Number("a number of seconds", integer=False, low=0, low_open=True, high=10**9)
+_WORKERS = click.IntRange(min=1, max=1024)
+_THREADS = click.IntRange(min=1, max=1024)
+
+
+def _sigterm_unwinds():
+    """Make SIGTERM raise ``SystemExit(143)``, so that ``finally`` blocks keep what is
+    finished; returns the function that puts the old handler back."""
+    import signal
+
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread (e.g. under a test runner): leave it
+        return lambda: None
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
+def _task_file(path: str, domain) -> tuple[list, list]:
+    """The good tasks of a task file and its bad lines; exit 2 if it holds no line at all."""
+    from worldmodel.datasets import read_tasks
+
+    result = read_tasks(path, domain)
+    if not result.tasks and not result.errors:
+        raise click.UsageError(f"{path}: no tasks (the file is empty); a task file holds one JSON task per line")
+    return result.tasks, result.errors
 
 
 @main.command()
 @click.option("--domain", "domain_name", default="deepcoder", show_default=True, help="DSL to measure.")
-@click.option("--programs", default=2000, show_default=True, help="Distinct random programs.")
-@click.option("--repeats", default=20, show_default=True, help="Timed passes over them.")
-@click.option("--seed", default=0, show_default=True)
+@click.option("--programs", type=_Number("a number of programs", high=10**7), default=2000, show_default=True,
+              help="Distinct random programs.")
+@click.option("--repeats", type=_Number("a number of passes", high=10**6), default=20, show_default=True,
+              help="Timed passes over them.")
+@click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--tasks", "tasks_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Also time enumeration on these tasks (one core).")
-@click.option("--calls", "enumeration_calls", default=1_000_000, show_default=True, help="Enumeration budget per task.")
-@click.option("--limit", default=20, show_default=True, help="Enumerate at most this many tasks.")
+@click.option("--calls", "enumeration_calls", type=_CALLS, default=1_000_000, show_default=True,
+              help="Enumeration budget per task (1e6 works).")
+@click.option("--limit", type=_Number("a number of tasks", high=10**9), default=20, show_default=True,
+              help="Enumerate at most this many tasks.")
 def speed(domain_name: str, programs: int, repeats: int, seed: int, tasks_path: str | None,
           enumeration_calls: int, limit: int) -> None:
-    """Measure interpreter (and, with --tasks, enumeration) throughput on one core."""
-    from worldmodel.datasets import DOMAINS, interpreter_throughput, read_tasks
+    """Measure interpreter (and, with --tasks, enumeration) throughput on one core.
+
+    Exit code: 0 if every task line was good, 1 if any was malformed (reported on
+    stderr as FILE:LINE: reason and skipped), 2 for a usage error (an empty file too).
+    """
+    from worldmodel.datasets import DOMAINS, interpreter_throughput
 
     if domain_name not in DOMAINS:
         raise click.BadParameter(f"unknown domain {domain_name!r}; choose from {sorted(DOMAINS)}", param_hint="--domain")
     domain = DOMAINS[domain_name]
+    if tasks_path is not None:  # a bad task file is found before the timing, not after
+        tasks, errors = _task_file(tasks_path, domain)
     result = interpreter_throughput(domain, programs=programs, repeats=repeats, seed=seed)
     click.echo(f"programs: {result.programs} (mean length {result.mean_length:.2f})")
     click.echo(f"statements/s through run() (validation included): {result.run_statements_per_second:,.0f}")
@@ -38,7 +148,9 @@ def speed(domain_name: str, programs: int, repeats: int, seed: int, tasks_path: 
         return
     from worldmodel.inference import Budget, Simulator, enumerate_program
 
-    tasks = read_tasks(tasks_path, domain).tasks[:limit]
+    for error in errors:
+        click.echo(str(error), err=True)
+    tasks = tasks[:limit]
     applications = calls = values = 0
     seconds = 0.0
     for task in tasks:
@@ -47,10 +159,14 @@ def speed(domain_name: str, programs: int, repeats: int, seed: int, tasks_path: 
         applications, calls, values, seconds = (
             applications + run.applications, calls + run.calls, values + run.values, seconds + run.seconds
         )
+    seconds = max(seconds, 1e-9)  # a file of tasks solved at once still gives rates
     click.echo(f"enumeration on {len(tasks)} tasks, budget {enumeration_calls:,} calls each, {seconds:.1f} s:")
     click.echo(f"  candidates evaluated/s (primitive applications on all examples): {applications / seconds:,.0f}")
     click.echo(f"  simulator calls/s (statements on one example):                   {calls / seconds:,.0f}")
     click.echo(f"  new distinct values/s:                                           {values / seconds:,.0f}")
+    if errors:
+        click.echo(f"{len(errors)} malformed line(s) skipped (exit code 1)", err=True)
+        raise SystemExit(1)
 
 
 # Options that solve and bench share, defined once so the two cannot drift apart.
@@ -62,25 +178,12 @@ _MODEL_OPTION = click.option(
     "'heuristic' (hand-written scorer, no learning), or a checkpoint path.",
 )
 _SEED_OPTION = click.option(
-    "--seed", type=int, default=0, show_default=True, help="Task i is solved with seed SEED + i."
+    "--seed",
+    type=click.IntRange(min=0, max=2**62),
+    default=0,
+    show_default=True,
+    help="Task i is solved with seed SEED + i.",
 )
-
-
-class _Count(click.ParamType):
-    """A number of calls, written as an integer or in e-notation (``1e5``)."""
-
-    name = "count"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, int):
-            return value
-        try:
-            number = float(value)
-        except ValueError:
-            self.fail(f"{value!r} is not a number of calls (e.g. 100000 or 1e5)", param, ctx)
-        if number != int(number) or number < 0:
-            self.fail(f"{value!r} is not a whole number >= 0", param, ctx)
-        return int(number)
 
 
 class _CountList(click.ParamType):
@@ -92,9 +195,9 @@ class _CountList(click.ParamType):
         if isinstance(value, tuple):
             return value
         counts = tuple(
-            _Count().convert(v.strip(), param, ctx) for v in str(value).split(",") if v.strip()
+            _CALLS.convert(v.strip(), param, ctx) for v in str(value).split(",") if v.strip()
         )
-        if not counts or 0 in counts:
+        if not counts:
             self.fail(
                 f"{value!r}: give positive budgets separated by commas, e.g. 1e2,1e3", param, ctx
             )
@@ -120,14 +223,14 @@ def _check_method(method: str) -> None:
 )
 @click.option(
     "--calls",
-    type=_Count(),
+    type=_CALLS,
     default=100_000,
     show_default=True,
     help="Simulator-call budget per task (1e5 works).",
 )
 @click.option(
     "--seconds",
-    type=click.FloatRange(min=0, min_open=True),
+    type=_SECONDS,
     default=60.0,
     show_default=True,
     help="Wall-clock limit per task.",
@@ -136,26 +239,41 @@ def _check_method(method: str) -> None:
     "--out",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Write one JSON line per task here (atomically).",
+    help="Write one JSON line per task here, each as it finishes (into OUT.partial, "
+    "renamed OUT when the run ends or is interrupted).",
 )
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @_MODEL_OPTION
 @_SEED_OPTION
-def solve(tasks, method, calls, seconds, out, model, seed):
+def solve(tasks, method, calls, seconds, out, force, model, seed):
     """Find a program for every task of TASKS (a task file, one JSON object per line).
 
     Malformed lines are reported on stderr as FILE:LINE: reason and skipped; the good
     lines are still solved. Exit code: 0 if every line was good, 1 if any line was
-    malformed, 2 for a usage error.
+    malformed, 2 for a usage error (an empty file, or an --out that is TASKS or exists
+    without --force); 130 / 143 when stopped by Ctrl-C / SIGTERM, with every finished
+    result in OUT. After a SIGKILL they are in OUT.partial, which no run overwrites
+    without --force.
     """
+    import itertools
     import json
     import statistics
     import time
 
-    from worldmodel.datasets import atomic_write_text, deepcoder, iter_tasks
+    from worldmodel.datasets import LineWriter, OutputError, check_output, deepcoder, iter_tasks
     from worldmodel.inference import MODEL_FREE_METHODS, Budget, load_model
     from worldmodel.inference import solve as solve_task
 
     _check_method(method)
+    if out is not None:
+        try:
+            check_output(out, inputs=[tasks], force=force)
+        except OutputError as error:
+            raise click.UsageError(str(error)) from None
+    items = iter_tasks(tasks, deepcoder)
+    first = next(items, None)
+    if first is None:
+        raise click.UsageError(f"{tasks}: no tasks (the file is empty); a task file holds one JSON task per line")
     if method in MODEL_FREE_METHODS:
         if model not in (None, "shipped"):
             click.echo(f"note: {method} uses no model; --model ignored", err=True)
@@ -166,10 +284,15 @@ def solve(tasks, method, calls, seconds, out, model, seed):
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--model") from None
     budget = Budget(calls=calls, seconds=seconds)
-    lines, solved_calls, malformed, total, solved = [], [], 0, 0, 0
+    solved_calls, malformed, total, solved = [], 0, 0, 0
     start = time.perf_counter()
+
+    # Each result line is on disk (OUT.partial) once its task is done; however the loop
+    # ends, a signal included, the file is renamed OUT.
+    sink = LineWriter(out) if out is not None else None
+    restore = _sigterm_unwinds()
     try:
-        for index, item in enumerate(iter_tasks(tasks, deepcoder)):
+        for index, item in enumerate(itertools.chain([first], items)):
             if isinstance(item, ValueError):
                 click.echo(str(item), err=True)
                 malformed += 1
@@ -190,7 +313,8 @@ def solve(tasks, method, calls, seconds, out, model, seed):
                 "calls": result.calls,
                 "seconds": round(result.seconds, 6),
             }
-            lines.append(json.dumps(record) + "\n")
+            if sink is not None:
+                sink.write(json.dumps(record))
             status = (
                 f"solved in {result.calls} calls"
                 if result.verified
@@ -200,9 +324,14 @@ def solve(tasks, method, calls, seconds, out, model, seed):
                 f"{result.task_id}: {status}, {result.seconds:.3f} s"
                 + (f": {text}" if result.verified else "")
             )
-    finally:  # a kill (Ctrl-C) still leaves the results so far, written whole
-        if out is not None:
-            atomic_write_text(out, "".join(lines))
+    except (KeyboardInterrupt, SystemExit) as stop:
+        kept = f"; {sink.lines} finished result(s) kept in {out}" if sink is not None else ""
+        click.echo(f"stopped after {total} task(s){kept}", err=True)
+        raise SystemExit(130 if isinstance(stop, KeyboardInterrupt) else stop.code) from None
+    finally:
+        restore()
+        if sink is not None:
+            sink.close()
     median = f"{statistics.median(solved_calls):g}" if solved_calls else "-"
     rate = f" ({solved / total:.1%})" if total else ""
     click.echo(
@@ -229,13 +358,11 @@ def solve(tasks, method, calls, seconds, out, model, seed):
 )
 @click.option(
     "--seconds",
-    type=click.FloatRange(min=0, min_open=True),
+    type=_SECONDS,
     default=None,
     help="Wall-clock limit per run (default: none, calls only).",
 )
-@click.option(
-    "--workers", type=click.IntRange(min=1), default=None, help="Processes (default: all cores)."
-)
+@click.option("--workers", type=_WORKERS, default=None, help="Processes (default: all cores).")
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
@@ -313,7 +440,7 @@ def _lengths(text: str) -> tuple[int, ...]:
 @click.option("--splits", default="train=0.9,valid=0.05,test=0.05", show_default=True, help="Split names and fractions.")
 @click.option("--shard-size", type=int, default=10000, show_default=True, help="Records per shard file.")
 @click.option("--probes", type=int, default=16, show_default=True, help="Probe inputs per signature for behaviour dedup.")
-@click.option("--workers", type=int, default=1, show_default=True, help="Processes (does not change the output).")
+@click.option("--workers", type=_WORKERS, default=1, show_default=True, help="Processes (does not change the output).")
 @click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Dataset directory.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def generate(domain, count, min_length, max_length, examples, min_examples, input_names, seed, splits, shard_size, probes,
@@ -334,7 +461,7 @@ def generate(domain, count, min_length, max_length, examples, min_examples, inpu
         )
         result = run_generate(config, out, workers=workers, progress=not quiet)
     except DatasetError as error:
-        raise click.ClickException(str(error)) from None
+        _fail(str(error))
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
     m = result.manifest
@@ -347,9 +474,10 @@ def generate(domain, count, min_length, max_length, examples, min_examples, inpu
 @click.argument("directory", type=click.Path(file_okay=False, exists=True))
 @click.option("--split", default="test", show_default=True, help="Split to take tasks from.")
 @click.option("--lengths", default="3,4,5", show_default=True, help="Program lengths, comma-separated.")
-@click.option("--per-length", type=int, default=100, show_default=True, help="Tasks of each length.")
+@click.option("--per-length", type=click.IntRange(min=1), default=100, show_default=True, help="Tasks of each length.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Task file (JSONL) to write.")
-def tasks(directory, split, lengths, per_length, out):
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
+def tasks(directory, split, lengths, per_length, out, force):
     """Write a task file from DIRECTORY (a `generate` dataset): the first PER_LENGTH
     records of each length of SPLIT, in dataset order, with their programs and lengths.
 
@@ -358,6 +486,8 @@ def tasks(directory, split, lengths, per_length, out):
     from worldmodel.datasets import (
         DOMAINS,
         DatasetError,
+        OutputError,
+        check_output,
         deepcoder,
         read_manifest,
         select_tasks,
@@ -365,11 +495,15 @@ def tasks(directory, split, lengths, per_length, out):
     )
 
     try:
+        check_output(out, inputs=[directory], force=force)
+    except OutputError as error:
+        raise click.UsageError(str(error)) from None
+    try:
         picked = select_tasks(directory, split, lengths=_lengths(lengths), per_length=per_length)
         domain = DOMAINS.get(read_manifest(directory)["domain"], deepcoder)
         write_tasks(out, picked, domain)
     except DatasetError as error:
-        raise click.ClickException(str(error)) from None
+        _fail(str(error))
     click.echo(f"{out}: {len(picked)} tasks")
 
 
@@ -383,7 +517,7 @@ def _fail(message: str) -> None:
 @click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Run folder; rerun the same command to resume from its last checkpoint.")
 @click.option("--train-split", default="train", show_default=True)
 @click.option("--valid-split", default="valid", show_default=True)
-@click.option("--limit", type=int, default=None, help="Use at most this many training tasks.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Use at most this many training tasks.")
 @click.option("--dim", type=int, default=128, show_default=True, help="Latent width D.")
 @click.option("--token-dim", type=int, default=64, show_default=True, help="Token embedding width.")
 @click.option("--no-lookahead", is_flag=True, help="Leave out the one-step look-ahead execution feature.")
@@ -396,7 +530,7 @@ def _fail(message: str) -> None:
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ...")
 @click.option("--no-amp", is_flag=True, help="No bf16 autocast on GPU.")
 @click.option("--workers", type=int, default=0, show_default=True, help="Data worker processes.")
-@click.option("--threads", type=int, default=None, help="torch CPU threads in the main process (default: torch's).")
+@click.option("--threads", type=_THREADS, default=None, help="torch CPU threads in the main process (default: torch's).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--checkpoint-every", type=int, default=500, show_default=True, help="Steps between checkpoints.")
 @click.option("--max-steps", type=int, default=None, help="Stop after this many steps in total.")
@@ -458,12 +592,13 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
 @click.option("--model", "model_path", type=click.Path(), required=True, help="Checkpoint (path with or without .json/.safetensors).")
 @click.option("--data", "data", type=click.Path(file_okay=False), required=True, help="Dataset folder.")
 @click.option("--split", default="test", show_default=True)
-@click.option("--limit", type=int, default=None, help="Evaluate at most this many tasks.")
-@click.option("--neighbour-tasks", type=int, default=None, help="Score all one-edit neighbours for only this many tasks.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Evaluate at most this many tasks.")
+@click.option("--neighbour-tasks", type=click.IntRange(min=0), default=None, help="Score all one-edit neighbours for only this many tasks.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's).")
+@click.option("--threads", type=_THREADS, default=None, help="torch CPU threads (default: torch's).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None, help="JSON file for the metrics.")
-def evaluate(model_path, data, split, limit, neighbour_tasks, seed, threads, out):
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
+def evaluate(model_path, data, split, limit, neighbour_tasks, seed, threads, out, force):
     """Held-out metrics of a model: energy ordering, solution rank, similarity vs distance."""
     import json
 
@@ -471,8 +606,14 @@ def evaluate(model_path, data, split, limit, neighbour_tasks, seed, threads, out
 
     from worldmodel import CheckpointError, TrainingDataError, WorldModel, load_tasks
     from worldmodel import evaluate as run_evaluation
-    from worldmodel.datasets import atomic_write_text
+    from worldmodel.datasets import OutputError, atomic_write_text, check_output
 
+    if out is not None:
+        base = str(model_path).removesuffix(".json").removesuffix(".safetensors")
+        try:
+            check_output(out, inputs=[base + ".json", base + ".safetensors", data], force=force)
+        except OutputError as error:
+            raise click.UsageError(str(error)) from None
     if threads is not None:
         torch.set_num_threads(threads)
     try:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The bench runs behind docs/benchmarks.md: every method side by side in one run.
 # Usage: bench.sh NAME OUTDIR [WORKERS]. The ExeDec set is read from
-# .bench/exedec-none.jsonl, a copy of ../shared/benchmarks/exedec-none.jsonl.
+# .bench/exedec-none.jsonl, a copy of examples/exedec-none.jsonl.
 set -euo pipefail
 name=$1; out=$2/$1; workers=${3:-$(nproc)}
 common=(--workers "$workers" --model shipped --no-progress --out "$out")

@@ -99,11 +99,13 @@ def test_other_settings_in_the_same_folder_are_refused(tmp_path):
         run_bench(tmp_path / "tasks.jsonl", tmp_path / "out", config=other, progress=False)
 
 
-def test_duplicate_task_ids_are_refused(tmp_path):
+def test_duplicate_task_ids_are_bad_lines(tmp_path):
+    # Results are kept by id: the second line with an id is reported and skipped.
     line = '{"id": "same", "examples": [{"input": [[1]], "output": [1]}]}\n'
     (tmp_path / "tasks.jsonl").write_text(line * 2)
-    with pytest.raises(ValueError, match="unique"):
-        run_bench(tmp_path / "tasks.jsonl", tmp_path / "out", config=CONFIG, progress=False)
+    report = run_bench(tmp_path / "tasks.jsonl", tmp_path / "out", config=CONFIG, progress=False)
+    assert report.total == 1 and [e.line for e in report.errors] == [2]
+    assert "duplicate id 'same': line 1 has it already" in str(report.errors[0])
 
 
 def test_other_methods_run_once_per_budget(tmp_path, monkeypatch):

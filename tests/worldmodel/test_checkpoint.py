@@ -74,6 +74,21 @@ def _wrong_shapes(path):
     path.with_suffix(".json").write_text(json.dumps(record))
 
 
+def _wrong_shapes_older_format(path):
+    # a checkpoint without the configs inside its tensors file (as the shipped one):
+    # only the shapes can tell that the JSON config was edited
+    import hashlib
+
+    from safetensors.torch import load, save
+
+    data = save(load(path.with_suffix(".safetensors").read_bytes()))
+    path.with_suffix(".safetensors").write_bytes(data)
+    record = json.loads(path.with_suffix(".json").read_text())
+    record["model"]["dim"] = 24
+    record["sha256"] = hashlib.sha256(data).hexdigest()
+    path.with_suffix(".json").write_text(json.dumps(record))
+
+
 def _foreign_safetensors(path):
     save_file({"weight": torch.zeros(3)}, str(path.with_suffix(".safetensors")))
 
@@ -95,7 +110,8 @@ def _bad_config_field(path):
         (_flip_tensor_bytes, r"m\.safetensors: checksum differs"),
         (_foreign_json, r"m\.json: not a worldmodel checkpoint"),
         (_truncated_tensors, r"m\.safetensors: unreadable safetensors"),
-        (_wrong_shapes, r"m\.safetensors: tensors do not fit"),
+        (_wrong_shapes, r"m\.json: its config differs from the one saved inside .*m\.safetensors"),
+        (_wrong_shapes_older_format, r"m\.safetensors: tensors do not fit"),
         (_foreign_safetensors, r"m\.safetensors: checksum differs"),
         (_missing_tensors, r"m\.safetensors: missing"),
         (_bad_config_field, r"m\.json: bad model config.*colour"),

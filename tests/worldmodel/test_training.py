@@ -50,6 +50,11 @@ def test_resume_after_stop_matches_uninterrupted_run(tmp_path):
     for name, value in _params(straight).items():
         assert torch.equal(value, resumed_model.state_dict()[name]), name
     assert len(resumed.history) == 2
+    # The epoch cut by the stop averages its losses over all its steps, as the
+    # uninterrupted run does, not only over the steps after the resume.
+    for straight_epoch, resumed_epoch in zip(full.history, resumed.history):
+        for name in ("energy_nce", "energy_rank", "similarity"):
+            assert resumed_epoch[name] == straight_epoch[name], (name, straight_epoch["epoch"])
 
 
 def test_small_cpu_run_beats_random_ordering():
