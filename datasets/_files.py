@@ -187,8 +187,10 @@ class LineWriter:
             raise ValueError("LineWriter.write takes one line without a newline")
         self._handle.write(line + "\n")
         self._handle.flush()
-        os.fsync(self._handle.fileno())
+        # Counted once the OS has it: a signal during the slow fsync below must not make
+        # the report say one line fewer than the file holds.
         self.lines += 1
+        os.fsync(self._handle.fileno())
 
     def close(self) -> None:
         """Make the lines ``path`` (idempotent)."""
