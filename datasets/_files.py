@@ -193,12 +193,15 @@ class LineWriter:
         os.fsync(self._handle.fileno())
 
     def close(self) -> None:
-        """Make the lines ``path`` (idempotent)."""
+        """Make the lines ``path`` (idempotent); ``lines`` is then the count in the file
+        (a signal can land between a write and its count)."""
         if self._handle.closed:
             return
         self._handle.flush()
         os.fsync(self._handle.fileno())
         self._handle.close()
+        with open(self.partial, "rb") as handle:
+            self.lines = sum(1 for _ in handle)
         os.replace(self.partial, self.path)
 
     def __enter__(self) -> LineWriter:

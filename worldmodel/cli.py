@@ -325,6 +325,8 @@ def solve(tasks, method, calls, seconds, out, force, model, seed):
                 + (f": {text}" if result.verified else "")
             )
     except (KeyboardInterrupt, SystemExit) as stop:
+        if sink is not None:  # closed first: it counts the lines that reached the file
+            sink.close()
         kept = f"; {sink.lines} finished result(s) kept in {out}" if sink is not None else ""
         click.echo(f"stopped after {total} task(s){kept}", err=True)
         raise SystemExit(130 if isinstance(stop, KeyboardInterrupt) else stop.code) from None
