@@ -187,10 +187,8 @@ class LineWriter:
             raise ValueError("LineWriter.write takes one line without a newline")
         self._handle.write(line + "\n")
         self._handle.flush()
-        # Counted once the OS has it: a signal during the slow fsync below must not make
-        # the report say one line fewer than the file holds.
-        self.lines += 1
         os.fsync(self._handle.fileno())
+        self.lines += 1
 
     def close(self) -> None:
         """Make the lines ``path`` (idempotent); ``lines`` is then the count in the file
