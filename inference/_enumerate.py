@@ -60,7 +60,7 @@ class EnumerationConfig:
     """Options of the enumerator.
 
     Attributes:
-        max_size: stop after this tree-size level (default ``None``: until the budget
+        max_size: stop after this cost level (the tree size with unit costs) (default ``None``: until the budget
             or the value space runs out).
         commutative: names of primitives ``f`` with ``f(x, y) == f(y, x)``; for them
             only one order of two arguments is applied (default: DeepCoder's ``ZIPWITH``
@@ -96,7 +96,7 @@ class Enumeration:
         seconds: wall-clock seconds.
         applications: primitive applications made (each on all K examples).
         values: distinct values known at the end, inputs included.
-        level: the tree-size level being enumerated when it stopped.
+        level: the cost level being enumerated when it stopped.
         level_values: distinct values after each completed level (level 0: inputs).
     """
 
