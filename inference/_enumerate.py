@@ -60,8 +60,8 @@ class EnumerationConfig:
     """Options of the enumerator.
 
     Attributes:
-        max_size: stop after this cost level (the tree size with unit costs) (default ``None``: until the budget
-            or the value space runs out).
+        max_size: stop after this cost level, the tree size with unit costs (default
+            ``None``: until the budget or the value space runs out).
         commutative: names of primitives ``f`` with ``f(x, y) == f(y, x)``; for them
             only one order of two arguments is applied (default: DeepCoder's ``ZIPWITH``
             of ``+ * min max``; names absent from the domain are ignored).
