@@ -4,7 +4,15 @@ __version__ = "0.1.0"
 
 from ._checkpoint import CheckpointError, load_model, save_model
 from ._config import ConfigError, ModelConfig, TrainConfig
-from ._data import TaskSample, TrainingDataError, load_tasks, random_edit, sample_chain, sample_task
+from ._data import (
+    RecordTasks,
+    TaskSample,
+    TrainingDataError,
+    load_tasks,
+    random_edit,
+    sample_chain,
+    sample_task,
+)
 from ._edit_features import EditFeatures, Run, edit_features, interpreter_run, state_features
 from ._edit_paths import (
     EditPathConfig,
@@ -28,6 +36,13 @@ from ._policy import (
     train_policy,
 )
 from ._policy_term import PolicyPart, PolicyTerm
+from ._primitive_head import (
+    PrimitiveHead,
+    PrimitiveInputs,
+    PrimitivePart,
+    PrimitiveTerm,
+    primitive_inputs,
+)
 from ._training import EnergyTerm, FitResult, LossTerm, SimilarityTerm, default_terms, fit
 
 __all__ = [
@@ -40,6 +55,11 @@ __all__ = [
     "PolicyMetrics",
     "PolicyPart",
     "PolicyTerm",
+    "PrimitiveHead",
+    "PrimitiveInputs",
+    "PrimitivePart",
+    "PrimitiveTerm",
+    "primitive_inputs",
     "PolicyTrainConfig",
     "Run",
     "construction_steps",
@@ -64,6 +84,7 @@ __all__ = [
     "evaluate",
     "fit",
     "load_tasks",
+    "RecordTasks",
     "random_edit",
     "sample_chain",
     "sample_task",
