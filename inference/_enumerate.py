@@ -391,14 +391,22 @@ def enumerate_search(
         A :class:`SolveResult` whose ``trace`` is the number of distinct values after
         each completed size level; ``verified`` is checked with :func:`verify`.
     """
-    sim = Simulator(task, domain, budget)
-    found = enumerate_program(task, sim)
+    found = enumerate_program(task, Simulator(task, domain, budget))
+    return enumeration_result(task, "enumerate", found, domain)
+
+
+def enumeration_result(
+    task: Task, method: str, found: Enumeration, domain, diagnostics: dict[str, float] | None = None
+) -> SolveResult:
+    """The :class:`SolveResult` of an enumeration: ``trace`` is the distinct values after
+    each completed level, ``verified`` checked with :func:`verify`."""
     return SolveResult(
         task.id,
-        "enumerate",
+        method,
         found.program,
         verify(found.program, task, domain),
         found.calls,
         found.seconds,
         [float(v) for v in found.level_values],
+        diagnostics or {},
     )

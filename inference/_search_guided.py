@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 from worldmodel.datasets import Domain, Task
 
-from ._enumerate import EnumerationConfig, enumerate_program
-from ._simulator import Budget, Simulator, SolveResult, verify
+from ._enumerate import EnumerationConfig, enumerate_program, enumeration_result
+from ._simulator import Budget, Simulator, SolveResult
 
 __all__ = ["GuidedSearchConfig", "guided_search", "primitive_costs"]
 
@@ -104,13 +104,5 @@ def guided_search(
             fallback = 0.0
     found = enumerate_program(task, sim, config=config.enumeration, costs=costs)
     spread = list(costs.values()) if costs else [1]
-    return SolveResult(
-        task.id,
-        "guided",
-        found.program,
-        verify(found.program, task, domain),
-        found.calls,
-        found.seconds,
-        [float(v) for v in found.level_values],
-        {"fallback": fallback, "min_cost": float(min(spread)), "max_cost": float(max(spread))},
-    )
+    diagnostics = {"fallback": fallback, "min_cost": float(min(spread)), "max_cost": float(max(spread))}
+    return enumeration_result(task, "guided", found, domain, diagnostics)
