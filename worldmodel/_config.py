@@ -66,6 +66,7 @@ MODEL_LIMITS: dict[str, tuple[int, int]] = {
     "token_dim": (1, 4096),
     "max_variables": (1, 1024),
     "max_program_tokens": (1, 8192),
+    "primitive_width": (1, 8192),
 }
 """Bounds of :class:`ModelConfig`'s sizes: generous (the shipped model uses 128, 64, 32,
 128), and small enough that no config asks for more memory than a machine has."""
@@ -97,6 +98,8 @@ class ModelConfig:
             the program-token vocabulary (default 32).
         max_program_tokens: most program tokens (positional table size, default 128).
         lookahead: add the one-step look-ahead execution feature (default True).
+        primitive_width: hidden width of the primitive head's layers (default ``None``:
+            ``2 * dim``).
 
     Example:
         >>> ModelConfig(dim=64).dim
@@ -109,6 +112,7 @@ class ModelConfig:
     max_variables: int = 32
     max_program_tokens: int = 128
     lookahead: bool = True
+    primitive_width: int | None = None
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -156,6 +160,14 @@ class TrainConfig:
             head); the program-level terms (energy, similarity, policy) take the first
             ``batch_size`` of them. It sets the epoch: one epoch is one pass of the
             spec-level terms over the tasks (default ``None``: ``batch_size``).
+        only: train only the loss term of this name and only its head's parameters;
+            every other weight stays as it is, so the other heads keep their behaviour
+            (default ``None``: every term, every weight). The term must name its head
+            (``PrimitiveTerm``: ``"primitives"``).
+        reuse_batches: when every trained term reads only specs, keep the first
+            epoch's batches on the device and replay them, in a new order, in later
+            epochs: featurisation then runs once instead of bounding every epoch
+            (default False).
 
     Example:
         >>> TrainConfig(epochs=2, batch_size=8).batch_size
@@ -187,6 +199,8 @@ class TrainConfig:
     policy_weight: float = 1.0
     primitive_weight: float = 1.0
     spec_batch_size: int | None = None
+    only: str | None = None
+    reuse_batches: bool = False
 
     def __post_init__(self) -> None:
         _check_types(self)

@@ -70,7 +70,8 @@ class WorldModel(nn.Module):
         self.energy_head = EnergyHead(d)
         self.similarity_head = SimilarityHead(d)
         self.primitive_head = PrimitiveHead(
-            d, len(domain.primitives), num_tokens=vocab.num_value_tokens, width=self.featurizer.width
+            d, len(domain.primitives), num_tokens=vocab.num_value_tokens, width=self.featurizer.width,
+            hidden=config.primitive_width,
         )
         self.policy: nn.Module | None = None
 
@@ -261,6 +262,20 @@ class WorldModel(nn.Module):
             batch = self.featurizer.pairs([task], a, b, [0] * len(a)).to(self.device)
             scores.append(self.similarity_forward(batch))
         return torch.cat(scores)
+
+    def reset_primitive_head(self, *, width: int | None) -> None:
+        """Replace the primitive head by a fresh one of hidden ``width`` (``None``: ``2 * dim``).
+
+        The encoders and the other heads keep their weights, so a trained model can
+        take a wider head and train only it (``TrainConfig(only="primitives")``).
+        """
+        import dataclasses
+
+        self.config = dataclasses.replace(self.config, primitive_width=width)
+        self.primitive_head = PrimitiveHead(
+            self.config.dim, len(self.domain.primitives), num_tokens=self.featurizer.vocab.num_value_tokens,
+            width=self.featurizer.width, hidden=width,
+        ).to(self.device)
 
     # -- policy (worldmodel/_policy.py) ----------------------------------------------------
 

@@ -72,20 +72,23 @@ class PrimitiveHead(nn.Module):
         width: tokens per value row L.
         max_inputs: M, most inputs of a task.
         token_dim: width E of the head's own positional token embedding (default 16).
+        hidden: width H of its hidden layers (default ``None``: ``2 * dim``).
 
     Shapes: example encodings ``(B, K, D)``, pooled spec ``(B, D)`` and
     :class:`PrimitiveInputs` -> ``(B, P)``.
     """
 
     def __init__(
-        self, dim: int, num_primitives: int, *, num_tokens: int, width: int, max_inputs: int = MAX_INPUTS, token_dim: int = 16
+        self, dim: int, num_primitives: int, *, num_tokens: int, width: int, max_inputs: int = MAX_INPUTS, token_dim: int = 16,
+        hidden: int | None = None,
     ):
         super().__init__()
+        hidden = hidden or 2 * dim
         self.max_inputs = max_inputs
         self.token = nn.Embedding(num_tokens, token_dim, padding_idx=0)
         self.tokens_out = nn.Linear((max_inputs + 1) * width * token_dim, dim)
-        self.example = mlp(2 * dim + max_inputs * NUM_PAIR_FEATURES, 2 * dim, 2 * dim)
-        self.out = nn.Sequential(mlp(4 * dim + dim, 2 * dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, num_primitives))
+        self.example = mlp(2 * dim + max_inputs * NUM_PAIR_FEATURES, hidden, hidden)
+        self.out = nn.Sequential(mlp(2 * hidden + dim, hidden, hidden), nn.GELU(), nn.Linear(hidden, num_primitives))
         # Start at a rate a solution of a few statements has for each primitive: from
         # 0.5 the loss first spends many steps learning only these rates.
         nn.init.constant_(self.out[-1].bias, math.log(3 / num_primitives))
@@ -99,7 +102,7 @@ class PrimitiveHead(nn.Module):
         tokens = self.token(spec.values[rows])  # (B, K, M + 1, L, E)
         side_by_side = F.gelu(self.tokens_out(tokens.flatten(2)))  # (B, K, D)
         io = inputs.io_features.to(examples.dtype).flatten(2)  # (B, K, M * F)
-        h = self.example(torch.cat([examples, side_by_side, io], -1))  # (B, K, 2D)
+        h = self.example(torch.cat([examples, side_by_side, io], -1))  # (B, K, H)
         return self.out(torch.cat([masked_pool(h, spec.example_mask, 1), pooled], -1))
 
 
@@ -123,6 +126,7 @@ class PrimitiveTerm:
     weight: float = 1.0
     name: str = "primitives"
     spec_only: bool = True
+    head: str = "primitive_head"
 
     def build(self, tasks: Sequence[Task], featurizer: Featurizer) -> PrimitivePart:
         index = {name: i for i, name in enumerate(featurizer.domain.primitives)}

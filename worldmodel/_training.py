@@ -35,7 +35,7 @@ from ._checkpoint import (
     save_model,
     save_training_checkpoint,
 )
-from ._config import TrainConfig
+from ._config import ConfigError, TrainConfig
 from ._data import TaskSample, sample_task
 from ._energy import chain_ranking_loss, contrastive_loss
 from ._features import Featurizer, PairBatch, ProgramBatch, _Batch
@@ -239,6 +239,24 @@ def _worker_init(_: int) -> None:
     torch.set_num_threads(1)
 
 
+def _loader(dataset: _EpochBatches, indices: range, config: TrainConfig, device: torch.device):
+    """The batches ``indices`` of ``dataset``, built by ``config.workers`` processes."""
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_size=None,
+        sampler=indices,
+        num_workers=config.workers,
+        worker_init_fn=_worker_init if config.workers else None,
+        multiprocessing_context=multiprocessing.get_context("fork") if config.workers else None,
+        prefetch_factor=4 if config.workers else None,
+        pin_memory=device.type == "cuda",
+    )
+
+
+def _on_device(batch: dict, device: torch.device) -> dict:
+    return {**batch, "parts": {name: part.to(device) for name, part in batch["parts"].items()}}
+
+
 @dataclass
 class FitResult:
     """What :func:`fit` did.
@@ -291,19 +309,80 @@ def fit(
 
     Returns:
         A :class:`FitResult`.
-    """
-    from tqdm.auto import tqdm
 
+    Raises:
+        ConfigError: ``config.only`` names no term with a head, or ``reuse_batches`` is
+            set while a term samples programs.
+    """
     if terms is None:
         terms = default_terms(config)
         if model.policy is not None:
             terms.append(PolicyTerm(config.policy_weight, max_length=model.policy.config.max_length))
-    terms = list(terms)
+    terms = _selected_terms(list(terms), config)
     if not train_tasks:
         raise ValueError("fit: train_tasks is empty")
     device = torch.device(config.device)
     model.to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    trained = _trained_parameters(model, terms, config)
+    frozen = [p for p in model.parameters() if all(p is not q for q in trained)]
+    for parameter in frozen:
+        parameter.requires_grad_(False)
+    try:
+        return _fit(model, train_tasks, valid_tasks, config, out, terms, trained, progress, device)
+    finally:
+        for parameter in frozen:
+            parameter.requires_grad_(True)
+
+
+def _selected_terms(terms: list, config: TrainConfig) -> list:
+    """``terms``, or only the one ``config.only`` names; checks ``reuse_batches`` fits them."""
+    if config.only is not None:
+        chosen = [term for term in terms if term.name == config.only]
+        if not chosen:
+            raise ConfigError(
+                f"TrainConfig.only={config.only!r} names no loss term of this run; choose one of {[t.name for t in terms]}"
+            )
+        if getattr(chosen[0], "head", None) is None:
+            raise ConfigError(f"TrainConfig.only={config.only!r}: that term names no head of its own to train alone")
+        terms = chosen
+    if config.reuse_batches and not all(term.spec_only for term in terms):
+        raise ConfigError(
+            "TrainConfig.reuse_batches needs every trained term to read only specs "
+            f"({[t.name for t in terms if not t.spec_only]} sample programs afresh each epoch); "
+            "set only='primitives' or leave reuse_batches off"
+        )
+    return terms
+
+
+def _trained_parameters(model, terms: list, config: TrainConfig) -> list:
+    """The weights the optimiser moves: all, or those of the head ``config.only`` trains."""
+    if config.only is None:
+        return list(model.parameters())
+    return list(getattr(model, terms[0].head).parameters())
+
+
+@torch.no_grad()
+def _valid_losses(model, tasks: Sequence[Task], terms: list, config: TrainConfig, device, autocast) -> dict[str, float]:
+    """Mean held-out loss of each spec-only term over ``tasks`` (batches of ``step_tasks``)."""
+    totals: dict[str, float] = {}
+    tasks = [task for task in tasks if task.program is not None]
+    model.eval()
+    for start in range(0, len(tasks), config.step_tasks):
+        chunk = tasks[start : start + config.step_tasks]
+        for term in terms:
+            if term.spec_only:
+                with autocast():
+                    losses = term.loss(model, term.build(chunk, model.featurizer).to(device))
+                for name, value in losses.items():
+                    totals[name] = totals.get(name, 0.0) + float(value) * len(chunk)
+    model.train()
+    return {name: total / max(len(tasks), 1) for name, total in totals.items()}
+
+
+def _fit(model, train_tasks, valid_tasks, config: TrainConfig, out, terms, trained, progress, device) -> FitResult:
+    from tqdm.auto import tqdm
+
+    optimizer = torch.optim.AdamW(trained, lr=config.lr, weight_decay=config.weight_decay)
     batches_per_epoch = math.ceil(len(train_tasks) / config.step_tasks)
     total = config.epochs * batches_per_epoch
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _lr_factor(s, config.warmup, total))
@@ -349,18 +428,18 @@ def fit(
 
     stopped = False
     run_start = time.perf_counter()
+    replay: list[dict] = []  # the first epoch's batches, on the device, when reused
     while epoch < config.epochs and not stopped:
         dataset = _EpochBatches(train_tasks, model.featurizer, config, terms, epoch)
-        loader = torch.utils.data.DataLoader(
-            dataset,
-            batch_size=None,
-            sampler=range(start, len(dataset)),
-            num_workers=config.workers,
-            worker_init_fn=_worker_init if config.workers else None,
-            multiprocessing_context=multiprocessing.get_context("fork") if config.workers else None,
-            prefetch_factor=4 if config.workers else None,
-            pin_memory=device.type == "cuda",
-        )
+        if config.reuse_batches and epoch > 0:
+            if not replay:  # resumed after the first epoch: build its batches once more
+                replay = [_on_device(batch, device) for batch in _loader(_EpochBatches(
+                    train_tasks, model.featurizer, config, terms, 0), range(len(dataset)), config, device)]
+            order = list(range(len(replay)))
+            random.Random(f"replay:{config.seed}:{epoch}").shuffle(order)
+            loader = (replay[i] for i in order[start:])
+        else:
+            loader = _loader(dataset, range(start, len(dataset)), config, device)
         model.train()
         sums: dict[str, float] = carried["sums"]
         seen_tasks, seen_spec_tasks, count = carried["tasks"], carried["spec_tasks"], carried["count"]
@@ -370,6 +449,9 @@ def fit(
         for batch in loader:
             batch_index += 1
             bar.update(1)
+            if config.reuse_batches and epoch == 0:
+                batch = _on_device(batch, device)
+                replay.append(batch)
             if not batch["parts"]:
                 continue
             with autocast():
@@ -379,7 +461,7 @@ def fit(
                 loss = sum(losses.values())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            torch.nn.utils.clip_grad_norm_(trained, config.grad_clip)
             optimizer.step()
             scheduler.step()
             step += 1
@@ -417,21 +499,25 @@ def fit(
                 atomic_write_text(out / "history.json", json.dumps([*history, partial], indent=2) + "\n")
             break
         carried = {"sums": {}, "count": 0, "tasks": 0, "spec_tasks": 0, "seconds": 0.0}  # the next epoch starts afresh
-        metrics = evaluate(
-            model, valid_tasks[: config.valid_limit], seed=config.seed, neighbour_tasks=min(16, config.valid_limit)
+        held_out = valid_tasks[: config.valid_limit]
+        valid = {f"valid_{name}": value for name, value in _valid_losses(model, held_out, terms, config, device, autocast).items()}
+        # Training one head alone leaves the others as they were: their metrics would not change.
+        metrics = None if config.only is not None else evaluate(
+            model, held_out, seed=config.seed, neighbour_tasks=min(16, config.valid_limit)
         )
         record = {
             "epoch": epoch + 1,
             "step": step,
             **{name: total_ / max(count, 1) for name, total_ in sums.items()},
+            **valid,
             **rates,
-            "valid": metrics.to_dict(),
+            **({"valid": metrics.to_dict()} if metrics is not None else {}),
         }
         history.append(record)
         print(
             f"epoch {epoch + 1}: " + ", ".join(f"{k}={v:.4f}" for k, v in record.items() if isinstance(v, float))
-            + f"; valid E-acc d+1={metrics.energy_accuracy_d1:.3f} d+2={metrics.energy_accuracy_d2:.3f}"
-            f" top1={metrics.neighbour_top1} sim-rho={metrics.similarity_spearman}",
+            + ("" if metrics is None else f"; valid E-acc d+1={metrics.energy_accuracy_d1:.3f} "
+               f"d+2={metrics.energy_accuracy_d2:.3f} top1={metrics.neighbour_top1} sim-rho={metrics.similarity_spearman}"),
             file=sys.stderr,
         )
         epoch, start = epoch + 1, 0

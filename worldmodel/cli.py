@@ -545,10 +545,16 @@ def _fail(message: str) -> None:
               help="Tasks per step for the spec-only primitive head (>= --batch-size; it sets the epoch).")
 @click.option("--init", "init_path", type=click.Path(), default=None,
               help="Start from this checkpoint's weights (its sizes replace --dim/--token-dim/--no-lookahead).")
+@click.option("--primitive-width", type=int, default=None,
+              help="Hidden width of the primitive head (default 2 x --dim); with --init, a new width starts that head afresh.")
+@click.option("--only", default=None, help="Train only this loss term's head (e.g. primitives); every other weight stays.")
+@click.option("--reuse-batches", is_flag=True,
+              help="Featurise the first epoch once and replay its batches on the device (spec-only terms, e.g. --only primitives).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahead, epochs, batch_size, lr, hard_negatives,
           batch_negatives, chain_length, device, no_amp, workers, threads, seed, checkpoint_every, max_steps,
-          time_limit, valid_limit, policy, policy_weight, primitive_weight, spec_batch_size, init_path, quiet):
+          time_limit, valid_limit, policy, policy_weight, primitive_weight, spec_batch_size, init_path, primitive_width,
+          only, reuse_batches, quiet):
     """Train a world model on DATA; writes OUT/model.safetensors + OUT/model.json."""
     import torch
 
@@ -566,18 +572,21 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        model_config = ModelConfig(dim=dim, token_dim=token_dim, lookahead=not no_lookahead)
+        model_config = ModelConfig(dim=dim, token_dim=token_dim, lookahead=not no_lookahead, primitive_width=primitive_width)
         config = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, hard_negatives=hard_negatives, batch_negatives=batch_negatives,
             chain_length=chain_length, device=device, amp=not no_amp, workers=workers, seed=seed,
             checkpoint_every=checkpoint_every, max_steps=max_steps, valid_limit=valid_limit,
             time_limit=None if time_limit is None else 60 * time_limit,
             policy_weight=policy_weight, primitive_weight=primitive_weight, spec_batch_size=spec_batch_size,
+            only=only, reuse_batches=reuse_batches,
         )
         if device.startswith("cuda") and not torch.cuda.is_available():
             _fail(f"--device {device}: CUDA is not available on this machine; use --device cpu")
         torch.manual_seed(seed)  # the initial weights, so a run is reproducible from its command
         model = WorldModel.load(init_path) if init_path is not None else WorldModel(model_config)
+        if primitive_width is not None and model.config.primitive_width != primitive_width:
+            model.reset_primitive_head(width=primitive_width)
         if policy and model.policy is None:
             model.attach_policy()
         train_tasks = load_tasks(data, train_split, model.domain, limit=limit, lazy=True)
