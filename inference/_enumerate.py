@@ -35,7 +35,7 @@ then compared with it, not only the new ones).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, combinations_with_replacement, product
 
@@ -126,6 +126,7 @@ def enumerate_program(
     *,
     config: EnumerationConfig = EnumerationConfig(),
     costs: Mapping[str, int] | None = None,
+    delays: Callable[[list[tuple]], Sequence[int]] | None = None,
 ) -> Enumeration:
     """Find a program for ``task`` by bottom-up enumeration, charging ``simulator``.
 
@@ -137,6 +138,11 @@ def enumerate_program(
         costs: an integer cost >= 1 per primitive name (default ``None``: 1 each, i.e.
             by tree size); every primitive of the domain needs one. Within a level,
             primitives are tried by cost, then in the order ``costs`` lists them.
+        delays: given the new values of a completed level (each a K-tuple of results),
+            an int >= 0 for each: how many levels later it becomes an argument
+            (default ``None``: none delayed). Values a model finds unlikely to lead to
+            the target are then combined later (BUSTLE's re-weighting); each is still
+            compared with the target when it is built, and none is dropped.
 
     Returns:
         An :class:`Enumeration`; ``program`` is ``None`` unless it stopped ``"solved"``.
@@ -154,14 +160,15 @@ def enumerate_program(
         >>> deepcoder.format(found.program), found.stopped
         ('a <- [int] | b <- MAP (*2) a | c <- SORT b | d <- REVERSE c', 'solved')
     """
-    return _Enumerator(task, simulator, config, costs=costs).run()
+    return _Enumerator(task, simulator, config, costs=costs, delays=delays).run()
 
 
 class _Enumerator:
     """The state of one enumeration; :meth:`run` is the hot loop."""
 
     def __init__(
-        self, task: Task, sim: Simulator, config: EnumerationConfig, *, costs: Mapping[str, int] | None = None
+        self, task: Task, sim: Simulator, config: EnumerationConfig, *, costs: Mapping[str, int] | None = None,
+        delays: Callable[[list[tuple]], Sequence[int]] | None = None,
     ):
         if costs is None:
             costs = dict.fromkeys(sim.domain.primitives, 1)
@@ -169,7 +176,7 @@ class _Enumerator:
             cost = costs.get(name)
             if type(cost) is not int or cost < 1:
                 raise ValueError(f"costs[{name!r}] must be an int >= 1, got {cost!r}")
-        self.task, self.sim, self.config, self.costs = task, sim, config, costs
+        self.task, self.sim, self.config, self.costs, self.delays = task, sim, config, costs, delays
         # A primitive's place in the order of trial: by cost, then as ``costs`` lists them.
         listed = {name: i for i, name in enumerate(costs)}
         self.rank = {name: (costs[name], listed[name]) for name in sim.domain.primitives}
@@ -279,7 +286,10 @@ class _Enumerator:
                     return self.finish(None, "exhausted", size)
                 sim.check()
                 for t in (Type.INT, Type.LIST):
-                    self.levels[t].append(([], []))
+                    while len(self.levels[t]) <= size:  # delayed values may have made it already
+                        self.levels[t].append(([], []))
+                # The values delayed to this level come first in its lists; the level's own follow.
+                arrived = {t: len(self.levels[t][size][0]) for t in (Type.INT, Type.LIST)}
                 for entry in unary:
                     rest = size - self.costs[entry[0]]
                     if rest < 0:
@@ -312,13 +322,39 @@ class _Enumerator:
                         found = self._apply(entry, size, pairs)
                         if found is not None:
                             return self.finish(found, "solved", size)
-                if self.levels[Type.INT][size][0] or self.levels[Type.LIST][size][0]:
-                    last_nonempty = size
+                if self.delays is not None:
+                    self._delay(size, arrived)
+                # The highest level holding values, delayed ones included.
+                for t in (Type.INT, Type.LIST):
+                    for s_ in range(len(self.levels[t]) - 1, last_nonempty, -1):
+                        if self.levels[t][s_][0]:
+                            last_nonempty = s_
+                            break
                 self.level_values.append(len(self.datas))
         except _Stop as stop:
             return self.finish(None, stop.reason, size)
         except BudgetExhausted:  # from sim.check() at a level's start
             return self.finish(None, "seconds", size)
+
+    def _delay(self, size: int, arrived: dict[Type, int]) -> None:
+        """Move the values first built at ``size`` (after the ``arrived`` ones delayed to
+        it) to the levels ``self.delays`` gives them."""
+        for t in (Type.INT, Type.LIST):
+            ids, ds = self.levels[t][size]
+            start = arrived[t]
+            if len(ids) == start:
+                continue
+            later = self.delays(ds[start:])
+            kept: tuple[list[int], list[tuple]] = (ids[:start], ds[:start])
+            for i, d, delay in zip(ids[start:], ds[start:], later):
+                if delay < 0:
+                    raise ValueError(f"delays must be ints >= 0, got {delay!r}")
+                while len(self.levels[t]) <= size + delay:
+                    self.levels[t].append(([], []))
+                bucket = kept if delay == 0 else self.levels[t][size + delay]
+                bucket[0].append(i)
+                bucket[1].append(d)
+            self.levels[t][size] = kept
 
     def _apply(self, entry: tuple, size: int, arguments: Iterable[tuple]) -> Program | None:
         """Apply one primitive to each argument tuple in order; the hot loop.

@@ -18,7 +18,7 @@ plain enumeration, and says so in ``diagnostics["fallback"]``.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from worldmodel.datasets import Domain, Task
@@ -26,7 +26,7 @@ from worldmodel.datasets import Domain, Task
 from ._enumerate import EnumerationConfig, enumerate_program, enumeration_result
 from ._simulator import Budget, Simulator, SolveResult
 
-__all__ = ["GuidedSearchConfig", "guided_search", "primitive_costs"]
+__all__ = ["GuidedSearchConfig", "guided_search", "primitive_costs", "value_delays"]
 
 
 @dataclass(frozen=True)
@@ -38,14 +38,30 @@ class GuidedSearchConfig:
             1.0; tuned on Φ's valid split, ``docs/design.md``).
         floor: smallest probability a primitive is given, so that its cost is bounded
             (default 1e-3).
+        nats_per_delay: with a model that has a value head, each value built is
+            delayed ``min(max_delay, round(-ln q / nats_per_delay))`` levels, ``q`` the
+            head's probability that a solution makes it (default 2.0; ``None``: no
+            delays).
+        max_delay: the most levels a value is delayed (default 2).
+        max_scored: values scored per task, the first built (default 1 024): scoring
+            costs time, not calls, and the first values are the ones most combined.
         enumeration: the enumerator's options.
     """
 
     nats_per_cost: float = 1.0
     floor: float = 1e-3
+    nats_per_delay: float | None = 2.0
+    max_delay: int = 2
+    max_scored: int = 1024
     enumeration: EnumerationConfig = EnumerationConfig()
 
     def __post_init__(self) -> None:
+        if self.nats_per_delay is not None and not self.nats_per_delay > 0:
+            raise ValueError(f"GuidedSearchConfig.nats_per_delay must be > 0 or None, got {self.nats_per_delay}")
+        if self.max_scored < 0:
+            raise ValueError(f"GuidedSearchConfig.max_scored must be >= 0, got {self.max_scored}")
+        if self.max_delay < 0:
+            raise ValueError(f"GuidedSearchConfig.max_delay must be >= 0, got {self.max_delay}")
         if not self.nats_per_cost > 0:
             raise ValueError(f"GuidedSearchConfig.nats_per_cost must be > 0, got {self.nats_per_cost}")
         if not 0 < self.floor <= 1:
@@ -63,6 +79,23 @@ def primitive_costs(probabilities: Mapping[str, float], *, nats_per_cost: float,
     """
     ranked = sorted(probabilities.items(), key=lambda item: -item[1])  # likeliest first within a cost
     return {name: max(1, round(-math.log(max(p, floor)) / nats_per_cost)) for name, p in ranked}
+
+
+def value_delays(
+    score: Callable[[Sequence[tuple]], list[float]], *, nats_per_delay: float, max_delay: int, max_scored: int
+) -> Callable[[Sequence[tuple]], list[int]]:
+    """Delays in levels from a value scorer's log-probabilities (see :class:`GuidedSearchConfig`);
+    after the first ``max_scored`` values, none is delayed."""
+    scored = 0
+
+    def delays(values: Sequence[tuple]) -> list[int]:
+        nonlocal scored
+        n = max(0, min(len(values), max_scored - scored))
+        scored += n
+        later = [min(max_delay, max(0, round(-q / nats_per_delay))) for q in score(values[:n])] if n else []
+        return later + [0] * (len(values) - n)
+
+    return delays
 
 
 def guided_search(
@@ -88,21 +121,30 @@ def guided_search(
 
     Returns:
         A :class:`SolveResult`; ``trace`` is the number of distinct values after each
-        cost level, ``diagnostics`` holds ``fallback`` (1.0 if unit costs were used)
-        and the costs' spread (``min_cost``, ``max_cost``).
+        cost level, ``diagnostics`` holds ``fallback`` (1.0 if unit costs were used),
+        the costs' spread (``min_cost``, ``max_cost``) and ``value_delays`` (1.0 if the
+        value head delayed values).
     """
     del seed
     sim = Simulator(task, domain, budget)
-    costs, fallback = None, 1.0
+    costs, delays, fallback = None, None, 1.0
     if model is not None:
         try:
             probabilities = model.primitive_probabilities(task)
+            if config.nats_per_delay is not None and getattr(model, "value_head", None) is not None:
+                delays = value_delays(model.value_scorer(task), nats_per_delay=config.nats_per_delay,
+                                      max_delay=config.max_delay, max_scored=config.max_scored)
         except ValueError:
             pass  # the model cannot encode this task: enumerate with unit costs
         else:
             costs = primitive_costs(probabilities, nats_per_cost=config.nats_per_cost, floor=config.floor)
             fallback = 0.0
-    found = enumerate_program(task, sim, config=config.enumeration, costs=costs)
+    found = enumerate_program(task, sim, config=config.enumeration, costs=costs, delays=delays)
     spread = list(costs.values()) if costs else [1]
-    diagnostics = {"fallback": fallback, "min_cost": float(min(spread)), "max_cost": float(max(spread))}
+    diagnostics = {
+        "fallback": fallback,
+        "min_cost": float(min(spread)),
+        "max_cost": float(max(spread)),
+        "value_delays": float(delays is not None),
+    }
     return enumeration_result(task, "guided", found, domain, diagnostics)

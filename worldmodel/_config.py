@@ -67,6 +67,7 @@ MODEL_LIMITS: dict[str, tuple[int, int]] = {
     "max_variables": (1, 1024),
     "max_program_tokens": (1, 8192),
     "primitive_width": (1, 8192),
+    "value_width": (1, 8192),
 }
 """Bounds of :class:`ModelConfig`'s sizes: generous (the shipped model uses 128, 64, 32,
 128), and small enough that no config asks for more memory than a machine has."""
@@ -100,6 +101,10 @@ class ModelConfig:
         lookahead: add the one-step look-ahead execution feature (default True).
         primitive_width: hidden width of the primitive head's layers (default ``None``:
             ``2 * dim``).
+        value_width: hidden width of the value head (``worldmodel/_value_head.py``),
+            which says which values a bottom-up search builds lie on the way to the
+            target; ``None``: the model has none (default; :meth:`WorldModel.attach_value_head`
+            adds one). It runs on every value a search builds, so it is kept narrow.
 
     Example:
         >>> ModelConfig(dim=64).dim
@@ -113,6 +118,7 @@ class ModelConfig:
     max_program_tokens: int = 128
     lookahead: bool = True
     primitive_width: int | None = None
+    value_width: int | None = None
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -156,6 +162,7 @@ class TrainConfig:
             ``max_steps`` it checkpoints and exports the model, and rerunning resumes.
         policy_weight: weight of the policy's loss when the model has a policy (default 1.0).
         primitive_weight: weight of the primitive head's loss (default 1.0).
+        value_weight: weight of the value head's loss, when the model has one (default 1.0).
         spec_batch_size: tasks per step for the terms that read only specs (the primitive
             head); the program-level terms (energy, similarity, policy) take the first
             ``batch_size`` of them. It sets the epoch: one epoch is one pass of the
@@ -198,6 +205,7 @@ class TrainConfig:
     time_limit: float | None = None
     policy_weight: float = 1.0
     primitive_weight: float = 1.0
+    value_weight: float = 1.0
     spec_batch_size: int | None = None
     only: str | None = None
     reuse_batches: bool = False

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from worldmodel.datasets import DOMAINS, Domain, Program, Task
 
@@ -18,6 +19,7 @@ from ._energy import EnergyHead
 from ._features import Environment, Featurizer, PairBatch, ProgramBatch, SpecBatch
 from ._primitive_head import PrimitiveHead, PrimitiveInputs, primitive_inputs
 from ._similarity import SimilarityHead
+from ._value_head import ValueHead, ValueInputs, value_features, value_inputs
 
 __all__ = ["WorldModel", "DEFAULT_CHECKPOINT"]
 
@@ -73,6 +75,7 @@ class WorldModel(nn.Module):
             d, len(domain.primitives), num_tokens=vocab.num_value_tokens, width=self.featurizer.width,
             hidden=config.primitive_width,
         )
+        self.value_head = ValueHead(d, hidden=config.value_width) if config.value_width is not None else None
         self.policy: nn.Module | None = None
 
     @property
@@ -116,6 +119,13 @@ class WorldModel(nn.Module):
         """Logits ``(B, P)`` that each of the domain's P primitives occurs in the solution."""
         _, examples, s = self.spec_forward(inputs.specs)
         return self.primitive_head(examples, s, inputs)
+
+    def value_forward(self, inputs: ValueInputs) -> torch.Tensor:
+        """Logits ``(N,)`` that each candidate value is made by a solution of its task."""
+        if self.value_head is None:
+            raise ValueError("this model has no value head; call attach_value_head() and train it (--only values)")
+        _, examples, s = self.spec_forward(inputs.specs)
+        return self.value_head(examples, s, inputs)
 
     def similarity_forward(self, batch: PairBatch) -> torch.Tensor:
         """Similarities ``(P,)`` of a featurised pair batch."""
@@ -262,6 +272,41 @@ class WorldModel(nn.Module):
             batch = self.featurizer.pairs([task], a, b, [0] * len(a)).to(self.device)
             scores.append(self.similarity_forward(batch))
         return torch.cat(scores)
+
+    def attach_value_head(self, *, width: int = 64) -> ValueHead:
+        """Give the model a fresh value head of hidden ``width`` (``config.value_width``); returns it."""
+        import dataclasses
+
+        self.config = dataclasses.replace(self.config, value_width=width)
+        self.value_head = ValueHead(self.config.dim, hidden=width).to(self.device)
+        return self.value_head
+
+    @torch.no_grad()
+    def value_scorer(self, task: Task, *, chunk: int = 4096) -> Callable[[Sequence[tuple]], list[float]]:
+        """A function from values of ``task`` to the log-probability that a solution makes each.
+
+        A value is one result per example (lists as tuples), as bottom-up enumeration
+        holds them. The spec is encoded once, here; each call featurises its values and
+        runs only the head, ``chunk`` values at a time. Raises ``ValueError`` if the
+        model has no value head or cannot take the task (:meth:`check_task`).
+        """
+        if self.value_head is None:
+            raise ValueError("this model has no value head; call attach_value_head() and train it (--only values)")
+        self.check_task(task)
+        specs = self.featurizer.specs([task]).to(self.device)
+        _, examples, pooled = self.spec_forward(specs)
+        targets = tuple(tuple(e.output) if isinstance(e.output, list) else e.output for e in task.examples)
+
+        @torch.no_grad()
+        def score(values: Sequence[tuple]) -> list[float]:
+            out: list[float] = []
+            for start in range(0, len(values), chunk):
+                part = values[start : start + chunk]
+                inputs = value_inputs(specs, [0] * len(part), [value_features(v, targets) for v in part]).to(self.device)
+                out += F.logsigmoid(self.value_head(examples, pooled, inputs).float()).tolist()
+            return out
+
+        return score
 
     def reset_primitive_head(self, *, width: int | None) -> None:
         """Replace the primitive head by a fresh one of hidden ``width`` (``None``: ``2 * dim``).

@@ -43,6 +43,7 @@ from ._metrics import evaluate
 from ._policy_term import PolicyTerm
 from ._primitive_head import PrimitiveTerm
 from ._similarity import similarity_loss
+from ._value_head import ValueTerm
 
 __all__ = ["LossTerm", "EnergyTerm", "SimilarityTerm", "EnergyPart", "SimilarityPart", "FitResult", "fit", "default_terms"]
 
@@ -188,13 +189,17 @@ class SimilarityTerm:
         return {"similarity": self.weight * similarity_loss(score, part.distance, self.margin)}
 
 
-def default_terms(config: TrainConfig) -> list[LossTerm]:
-    """The energy, similarity and primitive terms, weighted as ``config`` says."""
-    return [
+def default_terms(config: TrainConfig, *, value_head: bool = False) -> list[LossTerm]:
+    """The energy, similarity and primitive terms, weighted as ``config`` says, and the
+    value term when the model has a value head."""
+    terms = [
         EnergyTerm(config.energy_weight, config.ranking_weight, config.margin),
         SimilarityTerm(config.similarity_weight, config.margin),
         PrimitiveTerm(config.primitive_weight),
     ]
+    if value_head:
+        terms.append(ValueTerm(config.value_weight, seed=config.seed))
+    return terms
 
 
 class _EpochBatches(torch.utils.data.Dataset):
@@ -303,8 +308,8 @@ def fit(
         out: run folder for checkpoints (``out/checkpoints/step-*``), the final model
             (``out/model.safetensors`` + ``.json``) and ``out/history.json``; if it holds a
             checkpoint, training resumes from it. ``None``: no files.
-        terms: loss terms (default :func:`default_terms`, plus :class:`PolicyTerm` when
-            ``model.policy`` is set).
+        terms: loss terms (default :func:`default_terms`, with the value term when the
+            model has a value head, plus :class:`PolicyTerm` when ``model.policy`` is set).
         progress: show a tqdm progress bar.
 
     Returns:
@@ -315,7 +320,7 @@ def fit(
             set while a term samples programs.
     """
     if terms is None:
-        terms = default_terms(config)
+        terms = default_terms(config, value_head=model.value_head is not None)
         if model.policy is not None:
             terms.append(PolicyTerm(config.policy_weight, max_length=model.policy.config.max_length))
     terms = _selected_terms(list(terms), config)

@@ -547,6 +547,8 @@ def _fail(message: str) -> None:
               help="Start from this checkpoint's weights (its sizes replace --dim/--token-dim/--no-lookahead).")
 @click.option("--primitive-width", type=int, default=None,
               help="Hidden width of the primitive head (default 2 x --dim); with --init, a new width starts that head afresh.")
+@click.option("--value-width", type=int, default=None,
+              help="Give the model a value head of this hidden width (which values lie on the way to the target).")
 @click.option("--only", default=None, help="Train only this loss term's head (e.g. primitives); every other weight stays.")
 @click.option("--reuse-batches", is_flag=True,
               help="Featurise the first epoch once and replay its batches on the device (spec-only terms, e.g. --only primitives).")
@@ -554,7 +556,7 @@ def _fail(message: str) -> None:
 def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahead, epochs, batch_size, lr, hard_negatives,
           batch_negatives, chain_length, device, no_amp, workers, threads, seed, checkpoint_every, max_steps,
           time_limit, valid_limit, policy, policy_weight, primitive_weight, spec_batch_size, init_path, primitive_width,
-          only, reuse_batches, quiet):
+          value_width, only, reuse_batches, quiet):
     """Train a world model on DATA; writes OUT/model.safetensors + OUT/model.json."""
     import torch
 
@@ -589,6 +591,8 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
             model.reset_primitive_head(width=primitive_width)
         if policy and model.policy is None:
             model.attach_policy()
+        if value_width is not None and model.config.value_width != value_width:
+            model.attach_value_head(width=value_width)
         train_tasks = load_tasks(data, train_split, model.domain, limit=limit, lazy=True)
         valid_tasks = load_tasks(data, valid_split, model.domain, limit=valid_limit)
         click.echo(f"{len(train_tasks)} training tasks, {len(valid_tasks)} held-out; "

@@ -1,0 +1,68 @@
+"""Choose `guided`'s value delays on generated tasks (never on a benchmark).
+
+Usage: python docs/reproduce/tune_value_delays.py MODEL "nats,max_delay,max_scored;..." [SET]
+
+SET is `phi3` (default): 300 tasks of lengths 3-5 from a seed-7 Φ with 3 examples and
+ExeDec-like inputs, made by
+  worldmodel generate --domain deepcoder --min-length 3 --max-length 5 --examples 3 \
+    --min-examples 3 --inputs exedec --seed 7 --count 4000 --workers 2 --quiet --out /tmp/phi-tune3
+(its train split, shuffled with seed 0); or `random`: 300 programs of lengths 3-5 from
+`deepcoder.random_program` (seed 11, not deduplicated by behaviour as Φ is), 3 examples
+each, constant outputs left out. Each setting runs `guided`'s weighted enumeration to
+10^5 calls with the model's primitive costs (1.0 nats per cost, floor 1e-3) and reports
+the tasks solved within 10^3, 10^4 and 10^5 calls (anytime: one run gives all);
+"none" turns the delays off.
+"""
+
+import glob
+import json
+import random
+import statistics
+import sys
+import time
+
+import torch
+from worldmodel.datasets import Task, deepcoder, parse_task
+from worldmodel.inference import Budget, Simulator, enumerate_program, primitive_costs
+from worldmodel.inference._search_guided import value_delays
+
+from worldmodel import WorldModel
+
+
+def phi3_tasks() -> list[Task]:
+    lines = [line for f in sorted(glob.glob("/tmp/phi-tune3/train/*.jsonl")) for line in open(f)]
+    random.Random(0).shuffle(lines)
+    return [parse_task(json.loads(line), deepcoder) for line in lines[:300]]
+
+
+def random_tasks() -> list[Task]:
+    rng, tasks = random.Random(11), []
+    while len(tasks) < 300:
+        program = deepcoder.random_program(rng, 3 + len(tasks) % 3)
+        examples = deepcoder.random_examples(program, 3, rng)
+        if examples is None or all(e.output == examples[0].output for e in examples):
+            continue
+        tasks.append(Task(f"r{len(tasks)}", tuple(examples), program.input_types, program))
+    return tasks
+
+
+torch.set_num_threads(1)
+model_path, grid = sys.argv[1], sys.argv[2]
+tasks = random_tasks() if sys.argv[3:] == ["random"] else phi3_tasks()
+model = WorldModel.load(model_path).eval()
+costs = [primitive_costs(model.primitive_probabilities(t), nats_per_cost=1.0, floor=1e-3) for t in tasks]
+for item in grid.split(";"):
+    calls, start = [], time.perf_counter()
+    for task, cost in zip(tasks, costs):
+        delays = None
+        if item != "none":
+            nats, most, scored = item.split(",")
+            delays = value_delays(model.value_scorer(task), nats_per_delay=float(nats), max_delay=int(most),
+                                  max_scored=int(scored))
+        sim = Simulator(task, deepcoder, Budget(calls=100_000, seconds=None))
+        found = enumerate_program(task, sim, costs=cost, delays=delays)
+        if found.stopped == "solved":
+            calls.append(found.calls)
+    counts = [sum(c <= b for c in calls) for b in (1e3, 1e4, 1e5)]
+    print(f"{item}: solved {counts[0]} / {counts[1]} / {counts[2]} at 1e3 / 1e4 / 1e5; "
+          f"median calls {statistics.median(calls) if calls else '-'}; {time.perf_counter() - start:.0f} s", flush=True)
