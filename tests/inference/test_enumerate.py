@@ -275,7 +275,7 @@ def test_delays_that_favour_the_solution_find_it_sooner():
         }
         plain, _ = _enumerate(task, calls=200_000)
         sim = Simulator(task, deepcoder, Budget(calls=200_000, seconds=None))
-        found = enumerate_program(task, sim, delays=lambda values: [0 if v in on_path else 2 for v in values])
+        found = enumerate_program(task, sim, delays=lambda values, on_path=on_path: [0 if v in on_path else 2 for v in values])
         assert found.stopped == "solved" and verify(found.program, task, deepcoder)
         fewer += found.calls < plain.calls
     assert fewer >= len(tasks) - 1
