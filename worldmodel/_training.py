@@ -37,6 +37,7 @@ from ._checkpoint import (
 )
 from ._config import TrainConfig
 from ._data import TaskSample, sample_task
+from ._dynamics import DynamicsTerm
 from ._energy import chain_ranking_loss, contrastive_loss
 from ._features import Featurizer, PairBatch, ProgramBatch, _Batch
 from ._metrics import evaluate
@@ -286,7 +287,7 @@ def fit(
             (``out/model.safetensors`` + ``.json``) and ``out/history.json``; if it holds a
             checkpoint, training resumes from it. ``None``: no files.
         terms: loss terms (default :func:`default_terms`, plus :class:`PolicyTerm` when
-            ``model.policy`` is set).
+            ``model.policy`` is set and :class:`DynamicsTerm` when ``model.dynamics`` is).
         progress: show a tqdm progress bar.
 
     Returns:
@@ -298,6 +299,8 @@ def fit(
         terms = default_terms(config)
         if model.policy is not None:
             terms.append(PolicyTerm(config.policy_weight, max_length=model.policy.config.max_length))
+        if getattr(model, "dynamics", None) is not None:
+            terms.append(DynamicsTerm())
     terms = list(terms)
     if not train_tasks:
         raise ValueError("fit: train_tasks is empty")

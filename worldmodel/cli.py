@@ -543,18 +543,28 @@ def _fail(message: str) -> None:
 @click.option("--primitive-weight", type=float, default=1.0, show_default=True, help="Weight of the primitive head's loss.")
 @click.option("--spec-batch-size", type=int, default=None,
               help="Tasks per step for the spec-only primitive head (>= --batch-size; it sets the epoch).")
+@click.option("--dynamics", is_flag=True, help="Also train a dynamics head (neural ODE: forward/reverse queries).")
+@click.option("--dynamics-only", is_flag=True,
+              help="Train only the dynamics head (implies --dynamics); the other heads keep their weights.")
+@click.option("--dynamics-dim", type=int, default=64, show_default=True, help="Slot latent width of a new dynamics head.")
+@click.option("--dynamics-layers", type=int, default=1, show_default=True, help="Blocks in the dynamics vector field.")
+@click.option("--dynamics-transition", type=click.Choice(["ode", "residual"]), default="ode", show_default=True,
+              help="ode: integrate each statement; residual: one step h + F(h) (the ablation).")
 @click.option("--init", "init_path", type=click.Path(), default=None,
               help="Start from this checkpoint's weights (its sizes replace --dim/--token-dim/--no-lookahead).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahead, epochs, batch_size, lr, hard_negatives,
           batch_negatives, chain_length, device, no_amp, workers, threads, seed, checkpoint_every, max_steps,
-          time_limit, valid_limit, policy, policy_weight, primitive_weight, spec_batch_size, init_path, quiet):
+          time_limit, valid_limit, policy, policy_weight, primitive_weight, spec_batch_size, dynamics, dynamics_only,
+          dynamics_dim, dynamics_layers, dynamics_transition, init_path, quiet):
     """Train a world model on DATA; writes OUT/model.safetensors + OUT/model.json."""
     import torch
 
     from worldmodel import (
         CheckpointError,
         ConfigError,
+        DynamicsConfig,
+        DynamicsTerm,
         ModelConfig,
         TrainConfig,
         TrainingDataError,
@@ -580,11 +590,14 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
         model = WorldModel.load(init_path) if init_path is not None else WorldModel(model_config)
         if policy and model.policy is None:
             model.attach_policy()
+        if (dynamics or dynamics_only) and model.dynamics is None:
+            model.attach_dynamics(DynamicsConfig(dim=dynamics_dim, layers=dynamics_layers, transition=dynamics_transition))
+        terms = [DynamicsTerm()] if dynamics_only else None
         train_tasks = load_tasks(data, train_split, model.domain, limit=limit, lazy=True)
         valid_tasks = load_tasks(data, valid_split, model.domain, limit=valid_limit)
         click.echo(f"{len(train_tasks)} training tasks, {len(valid_tasks)} held-out; "
                    f"{sum(p.numel() for p in model.parameters())} parameters", err=True)
-        result = fit(model, train_tasks, valid_tasks, config, out=out, progress=not quiet)
+        result = fit(model, train_tasks, valid_tasks, config, out=out, terms=terms, progress=not quiet)
     except (ConfigError, TrainingDataError, CheckpointError) as error:
         _fail(str(error))
     click.echo(f"done: {result.steps} steps, {result.epochs} epochs; model at {out}/model.safetensors")
