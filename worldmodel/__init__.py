@@ -44,7 +44,17 @@ from ._primitive_head import (
     PrimitiveTerm,
     primitive_inputs,
 )
-from ._queries import ForwardResult, Proposal, ReverseResult, SpecCheck, calibrate_spec_density
+from ._queries import (
+    ForwardResult,
+    Proposal,
+    ReverseResult,
+    SpecCheck,
+    calibrate_spec_density,
+    forward_query,
+    jacobian_query,
+    reverse_query,
+    spec_check,
+)
 from ._training import EnergyTerm, FitResult, LossTerm, SimilarityTerm, default_terms, fit
 from ._values import RankedValue, SlotCodec, top_values
 
@@ -61,6 +71,10 @@ __all__ = [
     "ReverseResult",
     "SpecCheck",
     "calibrate_spec_density",
+    "forward_query",
+    "jacobian_query",
+    "reverse_query",
+    "spec_check",
     "RankedValue",
     "SlotCodec",
     "top_values",

@@ -232,7 +232,7 @@ class DynamicsHead(nn.Module):
         self.decoder = SlotDecoder(self.codec, d)
         self.field = _VectorField(d, config.heads, config.layers, len(domain.primitives))
         self.no_other = nn.Parameter(torch.zeros(d))
-        self.density = _SpecDensity((config.max_inputs + 1) * 2 * d)
+        self.density = _SpecDensity((config.max_inputs + 1) * d)
 
     @property
     def device(self) -> torch.device:
@@ -327,7 +327,7 @@ class DynamicsHead(nn.Module):
 
     def spec_features(self, tasks: Sequence[Task]) -> torch.Tensor:
         """``(B, F)`` features of B specs: per input position and for the output, the mean
-        and spread over examples of each value's slot-mean latent.
+        over examples of each value's slot-mean latent (``F = (max_inputs + 1) d``).
 
         A task with more than ``max_inputs`` inputs gets NaN features (scored as
         outside the training distribution).
@@ -336,13 +336,12 @@ class DynamicsHead(nn.Module):
         rows = []
         for task in tasks:
             if len(task.input_types) > m:
-                rows.append(torch.full(((m + 1) * 2 * d,), float("nan"), device=self.device))
+                rows.append(torch.full(((m + 1) * d,), float("nan"), device=self.device))
                 continue
             columns = [[e.inputs[i] for e in task.examples] for i in range(len(task.input_types))]
             columns.append([e.output for e in task.examples])
-            pooled = [self.encode(self.slot_ids(c)).mean(1) for c in columns]  # each (K, d)
-            parts = [torch.cat([p.mean(0), p.std(0, unbiased=False)]) for p in pooled]
-            parts[-1:-1] = [torch.zeros(2 * d, device=self.device)] * (m - len(task.input_types))
+            parts = [self.encode(self.slot_ids(c)).mean((0, 1)) for c in columns]  # each (d,)
+            parts[-1:-1] = [torch.zeros(d, device=self.device)] * (m - len(task.input_types))
             rows.append(torch.cat(parts))
         return torch.stack(rows)
 

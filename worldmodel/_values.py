@@ -125,7 +125,7 @@ class SlotEncoder(nn.Module):
         width = ids.shape[-1]
         features = self.codec.numeric(ids) if numeric is None else numeric
         h = torch.cat([self.header(ids[..., :1]), self.element(ids[..., 1:])], -2)  # (N, W, d)
-        return h + self.numeric(features) + self.position.weight[:width]
+        return h + self.numeric(features.to(h.dtype)) + self.position.weight[:width]
 
 
 class SlotDecoder(nn.Module):
