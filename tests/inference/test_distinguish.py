@@ -1,10 +1,10 @@
 """Active queries: proposed inputs split the candidates, checked against the interpreter."""
 
 import pytest
-
-from worldmodel import DynamicsConfig, DynamicsHead
 from worldmodel.datasets import Example, Task, Type, deepcoder, probe_inputs, probe_outputs
 from worldmodel.inference import alternative_programs, distinguish
+
+from worldmodel import DynamicsConfig, DynamicsHead
 
 SORT = deepcoder.parse("a <- [int] | b <- SORT a")
 REVERSE = deepcoder.parse("a <- [int] | b <- REVERSE a")

@@ -5,6 +5,8 @@ import random
 
 import pytest
 import torch
+from helpers import random_tasks
+from worldmodel.datasets import deepcoder
 
 from worldmodel import (
     CheckpointError,
@@ -24,9 +26,6 @@ from worldmodel import (
 )
 from worldmodel._config import config_from_dict
 from worldmodel._dynamics import DYNAMICS_LIMITS
-from worldmodel.datasets import deepcoder
-
-from helpers import random_tasks
 
 TINY = DynamicsConfig(dim=16, heads=2)
 

@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 from helpers import random_tasks
+from worldmodel.datasets import Example, Task, Type, deepcoder
 
 from worldmodel import (
     DynamicsConfig,
@@ -15,7 +16,6 @@ from worldmodel import (
     reverse_query,
     spec_check,
 )
-from worldmodel.datasets import Example, Task, Type, deepcoder
 
 HEAD = DynamicsHead(DynamicsConfig(dim=16, heads=2))
 TAKE = deepcoder.parse("a <- [int] | b <- int | c <- TAKE b a | d <- SORT c")

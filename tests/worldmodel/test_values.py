@@ -6,10 +6,10 @@ import math
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from worldmodel.datasets import DEFAULT_BOUNDS, Bounds, Type
 
 from worldmodel import SlotCodec, top_values
 from worldmodel._values import SlotDecoder
-from worldmodel.datasets import DEFAULT_BOUNDS, Bounds, Type
 
 CODEC = SlotCodec(DEFAULT_BOUNDS)
 ints = st.integers(DEFAULT_BOUNDS.min_value, DEFAULT_BOUNDS.max_value)
