@@ -110,3 +110,21 @@ def test_solve_ask_reports_questions_for_an_ambiguous_task(files, tmp_path):
     record = json.loads(out.read_text())
     assert len(record["candidates"]) >= 2 and 1 <= len(record["questions"]) <= 2
     assert "ask: input" in result.stdout
+
+
+def test_train_dynamics_only_writes_a_checkpoint_the_query_commands_read(tmp_path):
+    from helpers_cli import _tasks
+    from worldmodel.datasets import deepcoder, write_tasks
+
+    for split, seed in (("train", 0), ("valid", 1)):
+        (tmp_path / "data" / split).mkdir(parents=True)
+        write_tasks(tmp_path / "data" / split / "a.jsonl", _tasks(8, seed), deepcoder)
+    result = _run(["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--dim", "8",
+                   "--token-dim", "8", "--dynamics-only", "--dynamics-dim", "8", "--epochs", "1",
+                   "--batch-size", "8", "--valid-limit", "0", "--quiet"])
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "run" / "model.json").read_text())
+    assert record["dynamics"]["dim"] == 8
+    query = _run(["query", "forward", "--program", SORT, "--input", "[[2, 1]]",
+                  "--dynamics", str(tmp_path / "run" / "model")])
+    assert query.exit_code == 0, query.output
