@@ -29,15 +29,17 @@ def main() -> None:
     parser.add_argument("--split", default="test")
     parser.add_argument("--per-length", type=int, default=200)
     parser.add_argument("--reverse-per-length", type=int, default=None, help="programs for reverse (default per-length)")
+    parser.add_argument("--lengths", default=None, help="comma-separated program lengths (default all)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     torch.manual_seed(0)
     head = load_dynamics(args.dynamics).eval()
     reverse_limit = args.reverse_per_length or args.per_length
+    lengths = None if args.lengths is None else {int(n) for n in args.lengths.split(",")}
     by_length = defaultdict(list)
     for task in iter_records(args.data, args.split):
         length = len(task.program)
-        if len(by_length[length]) < args.per_length:
+        if (lengths is None or length in lengths) and len(by_length[length]) < args.per_length:
             by_length[length].append(task)
     rows = {}
     start = time.perf_counter()
