@@ -12,6 +12,7 @@ from ._checks import (
     check_seed,
     run_sbc,
 )
+from ._distinguish import Question, alternative_programs, distinguish
 from ._edit_kernel import EditMetropolisKernel, EditProposal, UniformEditProposal
 from ._enumerate import (
     DEEPCODER_COMMUTATIVE,
@@ -31,6 +32,9 @@ from ._simulator import Budget, BudgetExhausted, Simulator, SolveResult, verify
 from ._solve import ANYTIME_METHODS, METHODS, MODEL_FREE_METHODS, solve
 
 __all__ = [
+    "Question",
+    "alternative_programs",
+    "distinguish",
     "Budget",
     "BudgetExhausted",
     "Simulator",

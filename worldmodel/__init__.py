@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from ._checkpoint import CheckpointError, load_model, save_model
+from ._checkpoint import CheckpointError, load_dynamics, load_model, save_dynamics, save_model
 from ._config import ConfigError, ModelConfig, TrainConfig
 from ._data import (
     RecordTasks,
@@ -13,6 +13,7 @@ from ._data import (
     sample_chain,
     sample_task,
 )
+from ._dynamics import DynamicsConfig, DynamicsHead, DynamicsPart, DynamicsTerm, statement_plan
 from ._edit_features import EditFeatures, Run, edit_features, interpreter_run, state_features
 from ._edit_paths import (
     EditPathConfig,
@@ -43,9 +44,40 @@ from ._primitive_head import (
     PrimitiveTerm,
     primitive_inputs,
 )
+from ._queries import (
+    ForwardResult,
+    Proposal,
+    ReverseResult,
+    SpecCheck,
+    calibrate_spec_density,
+    forward_query,
+    jacobian_query,
+    reverse_query,
+    spec_check,
+)
 from ._training import EnergyTerm, FitResult, LossTerm, SimilarityTerm, default_terms, fit
+from ._values import RankedValue, SlotCodec, top_values
 
 __all__ = [
+    "DynamicsConfig",
+    "DynamicsHead",
+    "DynamicsPart",
+    "DynamicsTerm",
+    "statement_plan",
+    "save_dynamics",
+    "load_dynamics",
+    "ForwardResult",
+    "Proposal",
+    "ReverseResult",
+    "SpecCheck",
+    "calibrate_spec_density",
+    "forward_query",
+    "jacobian_query",
+    "reverse_query",
+    "spec_check",
+    "RankedValue",
+    "SlotCodec",
+    "top_values",
     "EditFeatures",
     "EditPathConfig",
     "EditStep",

@@ -34,6 +34,7 @@ from safetensors.torch import save as save_tensors
 from worldmodel.datasets import atomic_write_bytes, atomic_write_text
 
 from ._config import ConfigError, ModelConfig, config_from_dict
+from ._dynamics import DYNAMICS_LIMITS, DynamicsConfig, DynamicsHead
 from ._policy import PolicyConfig
 
 __all__ = [
@@ -43,7 +44,11 @@ __all__ = [
     "save_training_checkpoint",
     "load_training_checkpoint",
     "latest_checkpoint",
+    "save_dynamics",
+    "load_dynamics",
 ]
+
+DYNAMICS_FORMAT = "worldmodel-dynamics"
 
 FORMAT = "worldmodel-checkpoint"
 VERSION = 1
@@ -99,6 +104,8 @@ def save_model(model, path: str | os.PathLike) -> None:
     configs = {"model": model.config.to_dict()}
     if getattr(model, "policy", None) is not None:
         configs["policy"] = model.policy.to_config()
+    if getattr(model, "dynamics", None) is not None:
+        configs["dynamics"] = model.dynamics.config.to_dict()
     # The configs also go inside the tensors file, which the checksum covers, so that an
     # edited JSON config is caught. One metadata key: safetensors writes its metadata
     # from a hash map, so with two keys their order (and the bytes) changed run to run.
@@ -113,8 +120,9 @@ def save_model(model, path: str | os.PathLike) -> None:
         "sha256": hashlib.sha256(data).hexdigest(),
         "parameters": sum(v.numel() for v in state.values()),
     }
-    if "policy" in configs:
-        record["policy"] = configs["policy"]
+    for optional in ("policy", "dynamics"):
+        if optional in configs:
+            record[optional] = configs[optional]
     atomic_write_text(_sibling(base, ".json"), json.dumps(record, indent=2) + "\n")
 
 
@@ -156,6 +164,8 @@ def _check_record(record: dict, meta_path: Path) -> None:
         raise CheckpointError(f"{meta_path}: field 'model' must be an object (the ModelConfig)")
     if record.get("policy") is not None and not isinstance(record["policy"], dict):
         raise CheckpointError(f"{meta_path}: field 'policy' must be an object (the PolicyConfig) or null")
+    if record.get("dynamics") is not None and not isinstance(record["dynamics"], dict):
+        raise CheckpointError(f"{meta_path}: field 'dynamics' must be an object (the DynamicsConfig) or null")
 
 
 def _configs_inside(data: bytes) -> dict | None:
@@ -182,19 +192,36 @@ def _state_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
     return {name: tuple(t.shape) for name, t in model.state_dict().items()}
 
 
-def _check_fits(state: dict[str, torch.Tensor], config: ModelConfig, policy: PolicyConfig | None,
-                meta_path: Path, tensors_path: Path) -> None:
-    """Refuse, before a real model is built, a config that does not describe the file."""
-    expected = _state_shapes(config)
-    found = {k: tuple(v.shape) for k, v in state.items() if not k.startswith("policy.")}
+def _dynamics_shapes(config: DynamicsConfig) -> dict[str, tuple[int, ...]]:
+    """The state-dict shapes of a dynamics head of ``config``, allocating nothing."""
+    with torch.device("meta"):
+        head = DynamicsHead(config)
+    return {name: tuple(t.shape) for name, t in head.state_dict().items()}
+
+
+def _check_shapes(found: dict[str, tuple[int, ...]], expected: dict[str, tuple[int, ...]], what: str,
+                  meta_path: Path, tensors_path: Path) -> None:
     if found != expected:
         missing = sorted(set(expected) - set(found))[:3]
         extra = sorted(set(found) - set(expected))[:3]
         wrong = sorted(k for k in set(found) & set(expected) if found[k] != expected[k])[:3]
         raise CheckpointError(
-            f"{tensors_path}: tensors do not fit the config in {meta_path} "
+            f"{tensors_path}: tensors do not fit the {what} in {meta_path} "
             f"(missing {missing}, unexpected {extra}, other shapes {wrong}); the files are not one checkpoint"
         )
+
+
+def _check_fits(state: dict[str, torch.Tensor], config: ModelConfig, policy: PolicyConfig | None,
+                meta_path: Path, tensors_path: Path, dynamics: DynamicsConfig | None = None) -> None:
+    """Refuse, before a real model is built, a config that does not describe the file."""
+    expected = _state_shapes(config)
+    held_dynamics = {k.removeprefix("dynamics."): tuple(v.shape) for k, v in state.items() if k.startswith("dynamics.")}
+    if dynamics is None and held_dynamics:
+        raise CheckpointError(f"{tensors_path}: holds dynamics tensors but {meta_path} has no 'dynamics'")
+    if dynamics is not None:
+        _check_shapes(held_dynamics, _dynamics_shapes(dynamics), "dynamics config", meta_path, tensors_path)
+    found = {k: tuple(v.shape) for k, v in state.items() if not k.startswith(("policy.", "dynamics."))}
+    _check_shapes(found, expected, "config", meta_path, tensors_path)
     held = sum(v.numel() for k, v in state.items() if k.startswith("policy."))
     if policy is None:
         if held:
@@ -232,6 +259,9 @@ def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "c
         policy = None
         if record.get("policy") is not None:
             policy = config_from_dict(PolicyConfig, record["policy"], limits=POLICY_LIMITS)
+        dynamics = None
+        if record.get("dynamics") is not None:
+            dynamics = config_from_dict(DynamicsConfig, record["dynamics"], limits=DYNAMICS_LIMITS)
     except ConfigError as error:
         raise CheckpointError(f"{meta_path}: bad model config: {error}") from None
     # The pair is found by name, so both files may be renamed or copied together
@@ -246,7 +276,9 @@ def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "c
     if hashlib.sha256(data).hexdigest() != record["sha256"]:
         raise CheckpointError(f"{tensors_path}: checksum differs from {meta_path}; the file is corrupt or from another save")
     inside = _configs_inside(data)
-    if inside is not None and (inside.get("model"), inside.get("policy")) != (record["model"], record.get("policy")):
+    if inside is not None and (inside.get("model"), inside.get("policy"), inside.get("dynamics")) != (
+        record["model"], record.get("policy"), record.get("dynamics")
+    ):
         raise CheckpointError(
             f"{meta_path}: its config differs from the one saved inside {tensors_path} "
             "(the JSON was edited, or is from another save); use the pair save_model wrote"
@@ -256,10 +288,12 @@ def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "c
     except (SafetensorError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"{tensors_path}: unreadable safetensors ({error})") from None
     try:
-        _check_fits(state, config, policy, meta_path, tensors_path)
+        _check_fits(state, config, policy, meta_path, tensors_path, dynamics)
         model = WorldModel(config)
         if policy is not None:
             model.attach_policy(policy)
+        if dynamics is not None:
+            model.attach_dynamics(dynamics)
     except ConfigError as error:
         raise CheckpointError(f"{meta_path}: bad model config: {error}") from None
     try:
@@ -267,6 +301,78 @@ def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "c
     except RuntimeError as error:
         raise CheckpointError(f"{tensors_path}: tensors do not fit the config in {meta_path}: {error}") from None
     return model.to(map_location)
+
+
+# -- dynamics heads on their own ---------------------------------------------------------
+
+
+def save_dynamics(head: DynamicsHead, path: str | os.PathLike) -> None:
+    """Write a :class:`DynamicsHead` alone as ``<base>.safetensors`` + ``<base>.json``.
+
+    A head trained apart from a model's other heads (it shares none of their weights)
+    is kept this way until it joins a model: ``model.attach_dynamics(load_dynamics(p))``
+    and ``model.save(...)`` put it in the model's checkpoint.
+
+    Example:
+        >>> import tempfile, os
+        >>> from worldmodel import DynamicsConfig, DynamicsHead
+        >>> path = os.path.join(tempfile.mkdtemp(), "dyn")
+        >>> save_dynamics(DynamicsHead(DynamicsConfig(dim=8, heads=2)), path)
+        >>> load_dynamics(path).config.dim
+        8
+    """
+    base = _base(path)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to("cpu").contiguous() for k, v in head.state_dict().items()}
+    config = head.config.to_dict()
+    inside = json.dumps({"format": DYNAMICS_FORMAT, "version": VERSION, "dynamics": config}, sort_keys=True,
+                        separators=(",", ":"))
+    data = save_tensors(state, metadata={_METADATA_KEY: inside})
+    atomic_write_bytes(_sibling(base, ".safetensors"), data)
+    record = {"format": DYNAMICS_FORMAT, "version": VERSION, "dynamics": config,
+              "sha256": hashlib.sha256(data).hexdigest(), "parameters": sum(v.numel() for v in state.values())}
+    atomic_write_text(_sibling(base, ".json"), json.dumps(record, indent=2) + "\n")
+
+
+def load_dynamics(path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> DynamicsHead:
+    """Load a head written by :func:`save_dynamics`, checked as :func:`load_model` checks.
+
+    Raises:
+        CheckpointError: a file is missing or corrupt, the config is invalid, or the
+            tensors do not fit it; the message names the file.
+    """
+    base = _base(path)
+    meta_path = _sibling(base, ".json")
+    record = _read_json(meta_path)
+    if record.get("format") != DYNAMICS_FORMAT:
+        raise CheckpointError(
+            f"{meta_path}: not a worldmodel dynamics file (format {record.get('format')!r:.60}, expected {DYNAMICS_FORMAT!r})"
+        )
+    if record.get("version") != VERSION or isinstance(record.get("version"), bool):
+        raise CheckpointError(f"{meta_path}: dynamics file version {record.get('version')!r:.60}; this worldmodel reads {VERSION}")
+    digest = record.get("sha256")
+    if not isinstance(digest, str) or len(digest) != 64:
+        raise CheckpointError(f"{meta_path}: field 'sha256' must be 64 hex digits, got {digest!r:.80}")
+    try:
+        config = config_from_dict(DynamicsConfig, record.get("dynamics"), limits=DYNAMICS_LIMITS)
+    except ConfigError as error:
+        raise CheckpointError(f"{meta_path}: bad dynamics config: {error}") from None
+    tensors_path = _sibling(base, ".safetensors")
+    try:
+        data = tensors_path.read_bytes()
+    except OSError as error:
+        raise CheckpointError(f"{tensors_path}: cannot read ({error.strerror or error})") from None
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise CheckpointError(f"{tensors_path}: checksum differs from {meta_path}; the file is corrupt or from another save")
+    try:
+        state = load_tensors(data)
+    except (SafetensorError, ValueError, RuntimeError) as error:
+        raise CheckpointError(f"{tensors_path}: unreadable safetensors ({error})") from None
+    _check_shapes({k: tuple(v.shape) for k, v in state.items()}, _dynamics_shapes(config), "dynamics config",
+                  meta_path, tensors_path)
+    head = DynamicsHead(config)
+    head.load_state_dict(state, strict=True)
+    return head.to(map_location)
 
 
 # -- training checkpoints -----------------------------------------------------------------
@@ -369,6 +475,11 @@ def load_training_checkpoint(checkpoint: str | os.PathLike, model, optimizer, *,
         raise CheckpointError(
             f"{checkpoint / 'model.json'}: the checkpoint {'has' if saved.policy is not None else 'has no'} policy and "
             "this run's model does not match; use a new --out folder or the same --policy option"
+        )
+    if (saved.dynamics is None) != (model.dynamics is None):
+        raise CheckpointError(
+            f"{checkpoint / 'model.json'}: the checkpoint {'has' if saved.dynamics is not None else 'has no'} dynamics "
+            "head and this run's model does not match; use a new --out folder or the same --dynamics option"
         )
     model.load_state_dict(saved.state_dict())
     state = _read_json(checkpoint / "state.json", limit=MAX_STATE_BYTES)

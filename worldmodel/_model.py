@@ -13,6 +13,7 @@ from torch.nn import functional as F
 from worldmodel.datasets import DOMAINS, Domain, Program, Task
 
 from ._config import ConfigError, ModelConfig
+from ._dynamics import DynamicsConfig, DynamicsHead
 from ._edit_features import Run
 from ._encoders import ProgramEncoder, SpecEncoder, ValueEncoder
 from ._energy import EnergyHead
@@ -24,6 +25,9 @@ from ._value_head import ValueHead, ValueInputs, value_features, value_inputs
 __all__ = ["WorldModel", "DEFAULT_CHECKPOINT"]
 
 DEFAULT_CHECKPOINT = "deepcoder"
+DEFAULT_DYNAMICS = "dynamics"
+"""The shipped dynamics head, ``checkpoints/dynamics.*``, attached by :meth:`WorldModel.default`
+to a shipped model that has none of its own."""
 _CHUNK = 2048  # programs per forward pass in the query API (bounds peak memory)
 
 
@@ -41,6 +45,8 @@ class WorldModel(nn.Module):
 
     Attributes:
         policy: the edit policy head, or ``None`` until one is attached.
+        dynamics: the dynamics head (forward / reverse conditionals, Jacobians, spec
+            density), or ``None`` until one is attached.
         featurizer: turns tasks and programs into batches.
 
     Example:
@@ -77,6 +83,7 @@ class WorldModel(nn.Module):
         )
         self.value_head = ValueHead(d, hidden=config.value_width) if config.value_width is not None else None
         self.policy: nn.Module | None = None
+        self.dynamics: DynamicsHead | None = None
 
     @property
     def device(self) -> torch.device:
@@ -382,6 +389,91 @@ class WorldModel(nn.Module):
         edits, log_probs = self.policy_log_probs(task, program, environments=environments)
         return edits[int(torch.multinomial(log_probs.exp().cpu(), 1, generator=generator))]
 
+    # -- dynamics (worldmodel/_dynamics.py, worldmodel/_queries.py) -------------------------
+
+    def attach_dynamics(self, config: DynamicsConfig | DynamicsHead | None = None) -> DynamicsHead:
+        """Give the model a dynamics head; returns it.
+
+        Args:
+            config: a :class:`DynamicsConfig` for a new head (default
+                ``DynamicsConfig()``; its ``domain`` is set to this model's), or a trained
+                :class:`DynamicsHead` to attach as it is (see :func:`load_dynamics`).
+
+        Raises:
+            ConfigError: a head for another domain.
+        """
+        import dataclasses
+
+        if isinstance(config, DynamicsHead):
+            if config.domain.name != self.domain.name:
+                raise ConfigError(f"dynamics head is for domain {config.domain.name!r}, the model for {self.domain.name!r}")
+            self.dynamics = config.to(self.device)
+        else:
+            config = dataclasses.replace(config or DynamicsConfig(), domain=self.domain.name)
+            self.dynamics = DynamicsHead(config, domain=self.domain).to(self.device)
+        return self.dynamics
+
+    def _require_dynamics(self) -> DynamicsHead:
+        if self.dynamics is None:
+            raise ValueError(
+                "this model has no dynamics head: call model.attach_dynamics() and train it "
+                "(worldmodel train --dynamics), or attach a trained one (load_dynamics)"
+            )
+        return self.dynamics
+
+    def forward(self, x: Sequence[object], program: Program, *, k: int = 5):
+        """``p(y | x, φ)``: the ``k`` likeliest outputs of ``program`` on inputs ``x``.
+
+        The dynamics integrate one step per statement from the inputs' latents and
+        decode the last variable's latent exactly (:func:`~worldmodel.top_values`).
+
+        Args:
+            x: the program's arguments (ints or int lists within the domain's bounds).
+            program: the program φ.
+            k: how many outputs (default 5).
+
+        Returns:
+            A :class:`ForwardResult` (outputs with log-probabilities, best first).
+
+        Raises:
+            ValueError: no dynamics head, or ``x`` does not fit φ's inputs.
+        """
+        from ._queries import forward_query
+
+        return forward_query(self._require_dynamics(), program, x, k=k)
+
+    def reverse(self, y: object, program: Program, *, k: int = 10):
+        """``p(x | y, φ)``: up to ``k`` candidate inputs, each checked by the interpreter.
+
+        Returns:
+            A :class:`ReverseResult`; its ``preimages`` all satisfy ``run(φ, x) == y``.
+
+        Raises:
+            ValueError: no dynamics head, or ``y`` is not an output φ can have.
+        """
+        from ._queries import reverse_query
+
+        return reverse_query(self._require_dynamics(), program, y, k=k)
+
+    def jacobian(self, x: Sequence[object], program: Program, *, wrt: str = "latent") -> tuple[torch.Tensor, ...]:
+        """Autograd Jacobians of φ's output with respect to each input (see :func:`jacobian_query`):
+        ``(W·d, W·d)`` of the latents (``wrt="latent"``) or ``(W-1, W-1)`` of expected
+        element values (``wrt="value"``), one per input."""
+        from ._queries import jacobian_query
+
+        return jacobian_query(self._require_dynamics(), program, x, wrt=wrt)
+
+    def spec_ood(self, tasks: Sequence[Task]):
+        """Per task, a :class:`SpecCheck`: whether its spec lies outside the training
+        distribution (a density of the spec's encoding, threshold calibrated on held-out Φ).
+
+        Raises:
+            ValueError: no dynamics head, or its density was never calibrated.
+        """
+        from ._queries import spec_check
+
+        return spec_check(self._require_dynamics(), tasks)
+
     # -- persistence ----------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike) -> None:
@@ -399,7 +491,8 @@ class WorldModel(nn.Module):
 
     @classmethod
     def default(cls, *, map_location: str | torch.device = "cpu") -> WorldModel:
-        """The checkpoint shipped in ``worldmodel/checkpoints/``.
+        """The checkpoint shipped in ``worldmodel/checkpoints/``, with the shipped
+        dynamics head (``dynamics.*``) attached when the checkpoint has none.
 
         Raises:
             CheckpointError: it is missing (train one with ``worldmodel train`` and copy
@@ -414,4 +507,10 @@ class WorldModel(nn.Module):
                 f"{base}.json: no shipped checkpoint; train one with `worldmodel train --data DIR --out RUN` "
                 f"and copy RUN/model.json and RUN/model.safetensors to {base}.json / .safetensors"
             )
-        return load_model(base, map_location=map_location)
+        model = load_model(base, map_location=map_location)
+        dynamics = os.path.join(str(folder), DEFAULT_DYNAMICS)
+        if model.dynamics is None and os.path.exists(dynamics + ".json"):
+            from ._checkpoint import load_dynamics
+
+            model.attach_dynamics(load_dynamics(dynamics, map_location=map_location))
+        return model

@@ -37,6 +37,7 @@ from ._checkpoint import (
 )
 from ._config import ConfigError, TrainConfig
 from ._data import TaskSample, sample_task
+from ._dynamics import DynamicsTerm
 from ._energy import chain_ranking_loss, contrastive_loss
 from ._features import Featurizer, PairBatch, ProgramBatch, _Batch
 from ._metrics import evaluate
@@ -309,7 +310,8 @@ def fit(
             (``out/model.safetensors`` + ``.json``) and ``out/history.json``; if it holds a
             checkpoint, training resumes from it. ``None``: no files.
         terms: loss terms (default :func:`default_terms`, with the value term when the
-            model has a value head, plus :class:`PolicyTerm` when ``model.policy`` is set).
+            model has a value head, plus :class:`PolicyTerm` when ``model.policy`` is set
+            and :class:`DynamicsTerm` when ``model.dynamics`` is).
         progress: show a tqdm progress bar.
 
     Returns:
@@ -323,6 +325,8 @@ def fit(
         terms = default_terms(config, value_head=model.value_head is not None)
         if model.policy is not None:
             terms.append(PolicyTerm(config.policy_weight, max_length=model.policy.config.max_length))
+        if getattr(model, "dynamics", None) is not None:
+            terms.append(DynamicsTerm())
     terms = _selected_terms(list(terms), config)
     if not train_tasks:
         raise ValueError("fit: train_tasks is empty")

@@ -243,9 +243,12 @@ def _check_method(method: str) -> None:
     "renamed OUT when the run ends or is interrupted).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
+@click.option("--ask", type=click.IntRange(min=0, max=1000), default=0, show_default=True,
+              help="For a solved task that other programs near the answer also fit, report up to ASK "
+              "inputs on which they disagree (the questions that would settle it).")
 @_MODEL_OPTION
 @_SEED_OPTION
-def solve(tasks, method, calls, seconds, out, force, model, seed):
+def solve(tasks, method, calls, seconds, out, force, ask, model, seed):
     """Find a program for every task of TASKS (a task file, one JSON object per line).
 
     Malformed lines are reported on stderr as FILE:LINE: reason and skipped; the good
@@ -297,6 +300,9 @@ def solve(tasks, method, calls, seconds, out, force, model, seed):
                 click.echo(str(item), err=True)
                 malformed += 1
                 continue
+            dynamics = getattr(loaded, "dynamics", None)
+            if dynamics is not None and dynamics.density.calibrated:
+                _warn_ood(loaded, [item])
             result = solve_task(
                 item, loaded, method, budget=budget, domain=deepcoder, seed=seed + index
             )
@@ -313,6 +319,8 @@ def solve(tasks, method, calls, seconds, out, force, model, seed):
                 "calls": result.calls,
                 "seconds": round(result.seconds, 6),
             }
+            if ask and result.verified:
+                record.update(_ask(item, result.program, dynamics, ask, seed + index))
             if sink is not None:
                 sink.write(json.dumps(record))
             status = (
@@ -324,6 +332,8 @@ def solve(tasks, method, calls, seconds, out, force, model, seed):
                 f"{result.task_id}: {status}, {result.seconds:.3f} s"
                 + (f": {text}" if result.verified else "")
             )
+            for question in record.get("questions", []):
+                click.echo(f"  ask: input {json.dumps(question['input'])} -> answers {json.dumps(question['outputs'])}")
     except (KeyboardInterrupt, SystemExit) as stop:
         if sink is not None:  # closed first: it counts the lines that reached the file
             sink.close()
@@ -419,6 +429,19 @@ def bench(tasks, methods, budgets, seconds, workers, out, model, seed, progress)
     if report.errors:
         click.echo(f"{len(report.errors)} malformed line(s) skipped (exit code 1)", err=True)
         raise SystemExit(1)
+
+
+def _ask(task, program, dynamics, count: int, seed: int) -> dict:
+    """The rival programs near ``program`` that also fit ``task`` and the inputs that split them."""
+    from worldmodel.datasets import deepcoder
+    from worldmodel.inference import alternative_programs, distinguish
+
+    rivals = alternative_programs(task, program, domain=deepcoder)
+    if not rivals:
+        return {"candidates": [deepcoder.format(program)], "questions": []}
+    candidates = [program, *rivals]
+    questions = distinguish(task, candidates, domain=deepcoder, dynamics=dynamics, count=count, seed=seed)
+    return {"candidates": [deepcoder.format(p) for p in candidates], "questions": _questions_json(questions)}
 
 
 def _lengths(text: str) -> tuple[int, ...]:
@@ -543,26 +566,34 @@ def _fail(message: str) -> None:
 @click.option("--primitive-weight", type=float, default=1.0, show_default=True, help="Weight of the primitive head's loss.")
 @click.option("--spec-batch-size", type=int, default=None,
               help="Tasks per step for the spec-only primitive head (>= --batch-size; it sets the epoch).")
+@click.option("--dynamics", is_flag=True, help="Also train a dynamics head (neural ODE: forward/reverse queries).")
+@click.option("--dynamics-dim", type=int, default=64, show_default=True, help="Slot latent width of a new dynamics head.")
+@click.option("--dynamics-layers", type=int, default=1, show_default=True, help="Blocks in the dynamics vector field.")
+@click.option("--dynamics-transition", type=click.Choice(["ode", "residual"]), default="ode", show_default=True,
+              help="ode: integrate each statement; residual: one step h + F(h) (the ablation).")
 @click.option("--init", "init_path", type=click.Path(), default=None,
               help="Start from this checkpoint's weights (its sizes replace --dim/--token-dim/--no-lookahead).")
 @click.option("--primitive-width", type=int, default=None,
               help="Hidden width of the primitive head (default 2 x --dim); with --init, a new width starts that head afresh.")
 @click.option("--value-width", type=int, default=None,
               help="Give the model a value head of this hidden width (which values lie on the way to the target).")
-@click.option("--only", default=None, help="Train only this loss term's head (e.g. primitives); every other weight stays.")
+@click.option("--only", default=None,
+              help="Train only this loss term's head (primitives, values or dynamics); every other weight stays.")
 @click.option("--reuse-batches", is_flag=True,
               help="Featurise the first epoch once and replay its batches on the device (spec-only terms, e.g. --only primitives).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahead, epochs, batch_size, lr, hard_negatives,
           batch_negatives, chain_length, device, no_amp, workers, threads, seed, checkpoint_every, max_steps,
-          time_limit, valid_limit, policy, policy_weight, primitive_weight, spec_batch_size, init_path, primitive_width,
-          value_width, only, reuse_batches, quiet):
+          time_limit, valid_limit, policy, policy_weight, primitive_weight, spec_batch_size, dynamics,
+          dynamics_dim, dynamics_layers, dynamics_transition, init_path, primitive_width, value_width, only,
+          reuse_batches, quiet):
     """Train a world model on DATA; writes OUT/model.safetensors + OUT/model.json."""
     import torch
 
     from worldmodel import (
         CheckpointError,
         ConfigError,
+        DynamicsConfig,
         ModelConfig,
         TrainConfig,
         TrainingDataError,
@@ -593,6 +624,8 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
             model.attach_policy()
         if value_width is not None and model.config.value_width != value_width:
             model.attach_value_head(width=value_width)
+        if dynamics and model.dynamics is None:
+            model.attach_dynamics(DynamicsConfig(dim=dynamics_dim, layers=dynamics_layers, transition=dynamics_transition))
         train_tasks = load_tasks(data, train_split, model.domain, limit=limit, lazy=True)
         valid_tasks = load_tasks(data, valid_split, model.domain, limit=valid_limit)
         click.echo(f"{len(train_tasks)} training tasks, {len(valid_tasks)} held-out; "
@@ -641,3 +674,334 @@ def evaluate(model_path, data, split, limit, neighbour_tasks, seed, threads, out
     click.echo(text)
     if out is not None:
         atomic_write_text(out, text + "\n")
+
+
+# -- query: forward / reverse / energy / policy / similarity / distinguish -------------------
+
+_DYNAMICS_OPTION = click.option(
+    "--dynamics", "dynamics_path", default="shipped", show_default=True,
+    help="Dynamics head: 'shipped' (checkpoints/dynamics.*, or the one inside --model's checkpoint) or a "
+    "file written by save_dynamics / a checkpoint that holds one.",
+)
+_QUERY_MODEL_OPTION = click.option(
+    "--model", "model_path", default="shipped", show_default=True,
+    help="World model: 'shipped' (the packaged checkpoint) or a checkpoint path.",
+)
+
+
+def _json_value(text: str, option: str):
+    import json
+
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as error:
+        _fail(f"{option}: not JSON ({getattr(error, 'msg', 'nested too deeply')}); give e.g. '[[1, 2, 3], 2]'")
+
+
+def _program(text: str, option: str = "--program"):
+    from worldmodel.datasets import ParseError, deepcoder
+
+    try:
+        return deepcoder.parse(text)
+    except ParseError as error:
+        _fail(f"{option}: {error}")
+
+
+def _load_query_model(model_path: str, dynamics_path: str | None = None):
+    """The world model, with the dynamics head ``dynamics_path`` names attached."""
+    from worldmodel import CheckpointError, WorldModel, load_dynamics
+
+    try:
+        model = WorldModel.default() if model_path == "shipped" else WorldModel.load(model_path)
+        if dynamics_path not in (None, "shipped"):
+            model.attach_dynamics(load_dynamics(dynamics_path))
+    except CheckpointError as error:
+        _fail(str(error))
+    return model
+
+
+def _load_dynamics(dynamics_path: str):
+    """A dynamics head alone (forward and reverse need nothing else)."""
+    import os
+    from importlib import resources
+
+    from worldmodel import CheckpointError, load_dynamics, load_model
+
+    path = dynamics_path
+    if path == "shipped":
+        path = os.path.join(str(resources.files("worldmodel") / "checkpoints"), "dynamics")
+    try:
+        with open(str(path).removesuffix(".json").removesuffix(".safetensors") + ".json", "rb") as handle:
+            is_model = b'"worldmodel-checkpoint"' in handle.read(1 << 20)
+    except OSError as error:
+        _fail(f"--dynamics {dynamics_path}: cannot read {path}.json ({error.strerror or error})")
+    try:
+        if is_model:
+            head = load_model(path).dynamics
+            if head is None:
+                _fail(f"--dynamics {dynamics_path}: the checkpoint has no dynamics head (train one with --dynamics)")
+            return head
+        return load_dynamics(path)
+    except CheckpointError as error:
+        _fail(str(error))
+
+
+def _warn_ood(model, tasks) -> dict:
+    """Per task id, whether its spec lies outside the training distribution (warned on stderr)."""
+    if getattr(model, "dynamics", None) is None or not model.dynamics.density.calibrated:
+        return {}
+    flags = {}
+    for task, check in zip(tasks, model.spec_ood(tasks)):
+        flags[task.id] = check.warn
+        if check.warn:
+            click.echo(
+                f"warning: task {task.id}: its examples lie outside the model's training distribution "
+                f"(spec score {check.score:.3g} > threshold {check.threshold:.3g}); treat the answers with care",
+                err=True,
+            )
+    return flags
+
+
+def _query_tasks(tasks_path: str, model):
+    """Good tasks of a task file (bad lines reported), those the model cannot encode reported too."""
+    from worldmodel.datasets import deepcoder
+
+    tasks, errors = _task_file(tasks_path, deepcoder)
+    for error in errors:
+        click.echo(str(error), err=True)
+    good = []
+    for task in tasks:
+        try:
+            model.check_task(task)
+        except ValueError as error:
+            click.echo(f"{tasks_path}: {error}", err=True)
+            errors.append(error)
+            continue
+        good.append(task)
+    return good, errors
+
+
+def _check_program_fits(program, task, option: str = "--program") -> bool:
+    if tuple(program.input_types) != tuple(task.input_types):
+        click.echo(
+            f"{option}: takes {[t.value for t in program.input_types]}, task {task.id!r} gives "
+            f"{[t.value for t in task.input_types]}; skipped",
+            err=True,
+        )
+        return False
+    return True
+
+
+def _end_query(errors) -> None:
+    if errors:
+        click.echo(f"{len(errors)} bad line(s) or task(s) skipped (exit code 1)", err=True)
+        raise SystemExit(1)
+
+
+@main.group(cls=_Group)
+def query() -> None:
+    """Ask the world model: forward / reverse conditionals, energy, policy, similarity,
+    and inputs that tell candidate programs apart. Each prints JSON (one object per
+    line for a task file).
+    """
+
+
+@query.command("forward")
+@click.option("--program", "program_text", required=True, help="Program text, e.g. 'a <- [int] | b <- SORT a'.")
+@click.option("--input", "input_text", required=True, help="The program's arguments as JSON, e.g. '[[3, 1, 2]]'.")
+@click.option("--top-k", type=click.IntRange(min=1, max=1000), default=5, show_default=True)
+@click.option("--jacobian", is_flag=True, help="Also print d E[y] / d x per input (expected output elements).")
+@_DYNAMICS_OPTION
+def query_forward(program_text, input_text, top_k, jacobian, dynamics_path):
+    """p(y | x, φ): the likeliest outputs of PROGRAM on INPUT, with probabilities, and the
+    interpreter's exact output beside them."""
+    import json
+    import math
+
+    from worldmodel import forward_query, jacobian_query
+    from worldmodel.datasets import ExecutionError
+
+    program = _program(program_text)
+    inputs = _json_value(input_text, "--input")
+    if not isinstance(inputs, list):
+        _fail(f"--input: give the list of the program's arguments, e.g. '[[3, 1, 2]]', got {input_text!r:.80}")
+    head = _load_dynamics(dynamics_path)
+    try:
+        result = forward_query(head, program, inputs, k=top_k)
+    except ValueError as error:
+        _fail(f"--input: {str(error).removeprefix('inputs: ')}")
+    try:
+        exact = {"output": head.domain.run(program, inputs)}
+    except ExecutionError as error:
+        exact = {"error": error.reason}
+    record = {
+        "program": head.domain.format(program),
+        "input": inputs,
+        "outputs": [{"output": r.value, "probability": math.exp(r.log_prob)} for r in result.outputs],
+        "interpreter": exact,
+    }
+    if jacobian:
+        record["jacobian"] = [j.tolist() for j in jacobian_query(head, program, inputs, wrt="value")]
+    click.echo(json.dumps(record))
+
+
+@query.command("reverse")
+@click.option("--program", "program_text", required=True, help="Program text.")
+@click.option("--output", "output_text", required=True, help="The output as JSON, e.g. '[1, 2, 3]' or '7'.")
+@click.option("--top-k", type=click.IntRange(min=1, max=1000), default=10, show_default=True,
+              help="Candidate inputs to decode and check.")
+@_DYNAMICS_OPTION
+def query_reverse(program_text, output_text, top_k, dynamics_path):
+    """p(x | y, φ): candidate inputs for OUTPUT, each checked by the interpreter; the
+    confirmed ones are listed under "preimages"."""
+    import json
+
+    from worldmodel import reverse_query
+
+    program = _program(program_text)
+    output = _json_value(output_text, "--output")
+    head = _load_dynamics(dynamics_path)
+    try:
+        result = reverse_query(head, program, output, k=top_k)
+    except ValueError as error:
+        _fail(f"--output: {str(error).removeprefix('output: ')}")
+    click.echo(json.dumps({
+        "program": head.domain.format(program),
+        "output": output,
+        "proposals": [{"input": list(p.inputs), "log_probability": p.log_prob, "confirmed": p.confirmed}
+                      for p in result.proposals],
+        "preimages": [list(x) for x in result.preimages],
+    }))
+
+
+@query.command("energy")
+@click.argument("tasks_path", metavar="TASKS", type=click.Path(exists=True, dir_okay=False))
+@click.option("--program", "program_text", required=True, help="Program text.")
+@_QUERY_MODEL_OPTION
+@_DYNAMICS_OPTION
+def query_energy(tasks_path, program_text, model_path, dynamics_path):
+    """E(x, y, φ) of PROGRAM on each task of TASKS (lower = explains the examples better)."""
+    import json
+
+    from worldmodel.inference import verify
+
+    program = _program(program_text)
+    model = _load_query_model(model_path, dynamics_path)
+    tasks, errors = _query_tasks(tasks_path, model)
+    ood = _warn_ood(model, tasks)
+    for task in tasks:
+        if not _check_program_fits(program, task):
+            errors.append(task.id)
+            continue
+        energy = float(model.energy(task, [program])[0])
+        click.echo(json.dumps({"id": task.id, "energy": energy, "solves": verify(program, task, model.domain),
+                               "ood": ood.get(task.id)}))
+    _end_query(errors)
+
+
+@query.command("policy")
+@click.argument("tasks_path", metavar="TASKS", type=click.Path(exists=True, dir_okay=False))
+@click.option("--program", "program_text", required=True, help="The current program φ.")
+@click.option("--top-k", type=click.IntRange(min=1, max=1000), default=5, show_default=True)
+@_QUERY_MODEL_OPTION
+@_DYNAMICS_OPTION
+def query_policy(tasks_path, program_text, top_k, model_path, dynamics_path):
+    """p(Δφ | x, y, φ): the likeliest edits of PROGRAM on each task, with probabilities."""
+    import json
+    import math
+
+    program = _program(program_text)
+    model = _load_query_model(model_path, dynamics_path)
+    if model.policy is None:
+        _fail(f"--model {model_path}: the checkpoint has no policy (train one with --policy)")
+    tasks, errors = _query_tasks(tasks_path, model)
+    ood = _warn_ood(model, tasks)
+    for task in tasks:
+        if not _check_program_fits(program, task):
+            errors.append(task.id)
+            continue
+        edits, log_probs = model.policy_log_probs(task, program)
+        best = log_probs.topk(min(top_k, len(edits))) if edits else None
+        rows = [] if best is None else [
+            {"edit": repr(edits[i]), "program": model.domain.format(model.domain.apply_edit(program, edits[i])),
+             "probability": math.exp(lp)}
+            for lp, i in zip(best.values.tolist(), best.indices.tolist())
+        ]
+        click.echo(json.dumps({"id": task.id, "edits": rows, "ood": ood.get(task.id)}))
+    _end_query(errors)
+
+
+@query.command("similarity")
+@click.argument("tasks_path", metavar="TASKS", type=click.Path(exists=True, dir_okay=False))
+@click.option("--program", "program_text", required=True, help="Program text.")
+@_QUERY_MODEL_OPTION
+@_DYNAMICS_OPTION
+def query_similarity(tasks_path, program_text, model_path, dynamics_path):
+    """M(y, y' | x): how near PROGRAM's outputs are to each task's target outputs (higher = nearer)."""
+    import json
+
+    from worldmodel.datasets import ExecutionError
+
+    program = _program(program_text)
+    model = _load_query_model(model_path, dynamics_path)
+    tasks, errors = _query_tasks(tasks_path, model)
+    ood = _warn_ood(model, tasks)
+    for task in tasks:
+        if not _check_program_fits(program, task):
+            errors.append(task.id)
+            continue
+        outputs = []
+        for example in task.examples:
+            try:
+                outputs.append(model.domain.run(program, list(example.inputs)))
+            except ExecutionError:
+                outputs.append(None)
+        targets = [e.output for e in task.examples]
+        score = float(model.similarity(task, [targets], [outputs])[0])
+        click.echo(json.dumps({"id": task.id, "similarity": score, "outputs": outputs, "ood": ood.get(task.id)}))
+    _end_query(errors)
+
+
+def _questions_json(questions) -> list[dict]:
+    return [{"input": list(q.inputs), "outputs": list(q.outputs), "groups": q.groups, "split_bits": q.split}
+            for q in questions]
+
+
+@query.command("distinguish")
+@click.argument("tasks_path", metavar="TASKS", type=click.Path(exists=True, dir_okay=False))
+@click.option("--programs", "program_texts", multiple=True, required=True,
+              help="A candidate program (give the option two or more times).")
+@click.option("--count", type=click.IntRange(min=1, max=1000), default=3, show_default=True,
+              help="Inputs to propose per task.")
+@click.option("--pool", type=click.IntRange(min=1, max=10**6), default=256, show_default=True,
+              help="Random and mutated inputs to try.")
+@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=0, show_default=True)
+@_QUERY_MODEL_OPTION
+@_DYNAMICS_OPTION
+def query_distinguish(tasks_path, program_texts, count, pool, seed, model_path, dynamics_path):
+    """Inputs on which the candidate --programs disagree, for each task of TASKS, ranked by
+    how evenly the answers split the candidates; every answer comes from the interpreter.
+    """
+    import json
+
+    from worldmodel.inference import distinguish, verify
+
+    if len(program_texts) < 2:
+        raise click.UsageError("--programs: give at least two candidate programs (repeat the option)")
+    programs = [_program(text, f"--programs #{i + 1}") for i, text in enumerate(program_texts)]
+    model = _load_query_model(model_path, dynamics_path)
+    tasks, errors = _query_tasks(tasks_path, model)
+    ood = _warn_ood(model, tasks)
+    for task in tasks:
+        if not all(_check_program_fits(p, task, f"--programs #{i + 1}") for i, p in enumerate(programs)):
+            errors.append(task.id)
+            continue
+        questions = distinguish(task, programs, domain=model.domain, dynamics=model.dynamics, count=count,
+                                pool=pool, seed=seed)
+        click.echo(json.dumps({
+            "id": task.id,
+            "fit": [verify(p, task, model.domain) for p in programs],
+            "questions": _questions_json(questions),
+            "ood": ood.get(task.id),
+        }))
+    _end_query(errors)

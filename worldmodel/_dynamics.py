@@ -1,0 +1,466 @@
+"""The dynamics head: a neural ODE in value-latent space, one statement per integration.
+
+A program runs in latent space as it runs in the interpreter: every variable has a
+latent ``(W, d)`` (one vector per slot of :mod:`worldmodel._values`). A statement
+``f(a, b)`` starts from the latent of its *carried* argument (its first list argument,
+else its first) and integrates ``dh/dt = F(h, t | f, h_b)`` from ``t = 0`` to ``1``
+with torchdiffeq's ``odeint``; the result is the latent of the new variable. So one
+statement is one integration step, and the forward of ``φ + Δφ`` is the forward of
+``φ`` plus one more step. Integrating from ``t = 1`` back to ``0`` runs a statement in
+reverse, from its result to its carried argument, which :meth:`WorldModel.reverse`
+uses to propose inputs.
+
+The vector field ``F`` is a small transformer block over the slots, FiLM-conditioned on
+the primitive and the time, that also attends to the other argument's slots.
+``transition="residual"`` replaces the integration by one residual application of the
+same network (``h + F(h)``): the same parameters without the ODE, the ablation.
+
+Training (:class:`DynamicsTerm`, a :class:`~worldmodel.LossTerm` that reads only
+tasks) runs each task's program on its examples with the interpreter (outside search,
+as ``interpreter_run`` does for the other terms) and supervises every statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torchdiffeq import odeint, odeint_adjoint
+
+from worldmodel.datasets import DOMAINS, Domain, Program, Task, Type, Value
+
+from ._config import ConfigError, _check_types, _within
+from ._features import _Batch
+from ._values import SlotCodec, SlotDecoder, SlotEncoder
+
+__all__ = [
+    "DynamicsConfig",
+    "DynamicsHead",
+    "DynamicsPart",
+    "DynamicsTerm",
+    "DYNAMICS_LIMITS",
+    "TRANSITIONS",
+    "SOLVERS",
+    "statement_plan",
+]
+
+TRANSITIONS = ("ode", "residual")
+"""How a statement moves a latent: integrating the ODE, or one residual step (ablation)."""
+
+SOLVERS = ("rk4", "euler", "midpoint", "dopri5")
+"""torchdiffeq methods the head accepts; the fixed-step ones take ``steps`` steps."""
+
+DYNAMICS_LIMITS: dict[str, tuple[float, float]] = {
+    "dim": (4, 1024),
+    "heads": (1, 64),
+    "layers": (1, 16),
+    "steps": (1, 64),
+    "max_inputs": (1, 16),
+}
+"""Bounds of :class:`DynamicsConfig`'s sizes (a config from a file is checked against
+them before anything is allocated)."""
+
+
+@dataclass(frozen=True)
+class DynamicsConfig:
+    """Sizes and solver of a :class:`DynamicsHead`.
+
+    Attributes:
+        domain: the domain's name (default ``"deepcoder"``).
+        dim: width d of a slot latent (default 64); a value's latent is ``(W, d)``.
+        heads: attention heads in the vector field (default 4; divides ``dim``).
+        layers: transformer blocks in one evaluation of the vector field (default 1).
+        transition: ``"ode"`` (integrate) or ``"residual"`` (one step ``h + F(h)``,
+            the non-ODE ablation of the same size); default ``"ode"``.
+        solver: torchdiffeq method, one of :data:`SOLVERS` (default ``"rk4"``).
+        steps: fixed solver steps per statement (default 2; ignored by ``dopri5``).
+        adjoint: backpropagate with the adjoint method (``odeint_adjoint``: memory
+            constant in the steps, more compute); default False.
+        max_inputs: inputs the spec-density features reserve (default 3).
+
+    Example:
+        >>> DynamicsConfig(dim=32, heads=4).dim
+        32
+    """
+
+    domain: str = "deepcoder"
+    dim: int = 64
+    heads: int = 4
+    layers: int = 1
+    transition: str = "ode"
+    solver: str = "rk4"
+    steps: int = 2
+    adjoint: bool = False
+    max_inputs: int = 3
+
+    def __post_init__(self) -> None:
+        _check_types(self)
+        _within(self, DYNAMICS_LIMITS)
+        if self.dim % self.heads:
+            raise ConfigError(f"DynamicsConfig.heads ({self.heads}) must divide dim ({self.dim})")
+        if self.transition not in TRANSITIONS:
+            raise ConfigError(f"DynamicsConfig.transition must be one of {TRANSITIONS}, got {self.transition!r}")
+        if self.solver not in SOLVERS:
+            raise ConfigError(f"DynamicsConfig.solver must be one of {SOLVERS}, got {self.solver!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def statement_plan(program: Program, domain: Domain) -> list[tuple[int, int, int]]:
+    """Per statement ``(primitive index, carried argument, other argument or -1)``.
+
+    The carried argument is the first list argument (else the first argument): the
+    latent the statement's integration starts from.
+
+    Example:
+        >>> from worldmodel.datasets import deepcoder
+        >>> p = deepcoder.parse("a <- [int] | b <- int | c <- TAKE b a | d <- SUM c")
+        >>> statement_plan(p, deepcoder) == [(list(deepcoder.primitives).index("TAKE"), 0, 1),
+        ...                                 (list(deepcoder.primitives).index("SUM"), 2, -1)]
+        True
+    """
+    names = {name: i for i, name in enumerate(domain.primitives)}
+    plan = []
+    for st in program.statements:
+        types = domain.primitives[st.primitive].arg_types
+        carried = next((i for i, t in enumerate(types) if t is Type.LIST), 0)
+        other = [a for i, a in enumerate(st.args) if i != carried]
+        plan.append((names[st.primitive], st.args[carried], other[0] if other else -1))
+    return plan
+
+
+class _Block(nn.Module):
+    """Pre-norm transformer block over slots, FiLM-conditioned, attending to ``other`` too."""
+
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, elementwise_affine=False)
+        self.norm2 = nn.LayerNorm(dim, elementwise_affine=False)
+        self.other_norm = nn.LayerNorm(dim)
+        self.film = nn.Linear(dim, 4 * dim)
+        self.attention = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+
+    def forward(self, x: torch.Tensor, other: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """``x`` ``(N, W, d)``, ``other`` ``(N, W, d)``, ``cond`` ``(N, d)`` -> ``(N, W, d)``."""
+        g1, b1, g2, b2 = self.film(cond).unsqueeze(1).chunk(4, -1)  # each (N, 1, d)
+        u = self.norm1(x) * (1 + g1) + b1
+        kv = torch.cat([u, self.other_norm(other)], 1)  # (N, 2W, d)
+        x = x + self.attention(u, kv, kv, need_weights=False)[0]
+        return x + self.mlp(self.norm2(x) * (1 + g2) + b2)
+
+
+class _VectorField(nn.Module):
+    """``F(t, h)`` for one batch of statements; ``condition`` sets their primitives and
+    other arguments before a solve (odeint calls ``forward(t, h)`` only)."""
+
+    def __init__(self, dim: int, heads: int, layers: int, primitives: int):
+        super().__init__()
+        self.primitive = nn.Embedding(primitives, dim)
+        self.time = nn.Sequential(nn.Linear(1, dim), nn.GELU(), nn.Linear(dim, dim))
+        self.blocks = nn.ModuleList(_Block(dim, heads) for _ in range(layers))
+        self.out = nn.Linear(dim, dim)
+        self._condition: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def condition(self, primitive: torch.Tensor, other: torch.Tensor) -> None:
+        self._condition = (self.primitive(primitive), other)
+
+    def forward(self, t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        primitive, other = self._condition
+        cond = primitive + self.time(t.reshape(1, 1).to(h.dtype))  # (N, d)
+        x = h
+        for block in self.blocks:
+            x = block(x, other, cond)
+        return self.out(x - h)  # (N, W, d)
+
+
+class _SpecDensity(nn.Module):
+    """A Gaussian over spec features, and the alarm threshold calibrated on held-out Φ.
+
+    Buffers (saved with the head): ``mean`` ``(F,)``, ``whiten`` ``(F, F)`` (the inverse
+    Cholesky factor of the shrunk covariance), ``threshold`` ``()`` (NaN until
+    calibrated).
+    """
+
+    def __init__(self, features: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(features))
+        self.register_buffer("whiten", torch.eye(features))
+        self.register_buffer("threshold", torch.tensor(float("nan")))
+
+    @property
+    def calibrated(self) -> bool:
+        return bool(torch.isfinite(self.threshold))
+
+    def score(self, features: torch.Tensor) -> torch.Tensor:
+        """``(N,)`` squared Mahalanobis distance per feature, of ``features`` ``(N, F)``."""
+        z = (features - self.mean) @ self.whiten.T
+        return z.pow(2).mean(-1)
+
+
+class DynamicsHead(nn.Module):
+    """Value encoder and decoder, and the statement dynamics (see the module doc).
+
+    Args:
+        config: sizes and solver (default ``DynamicsConfig()``).
+        domain: the DSL (default the one ``config.domain`` names).
+
+    Example:
+        >>> from worldmodel.datasets import deepcoder
+        >>> head = DynamicsHead(DynamicsConfig(dim=16, heads=2))
+        >>> p = deepcoder.parse("a <- [int] | b <- SORT a")
+        >>> latents = head.run_program(p, [([3, 1],), ([2],)])
+        >>> [tuple(h.shape) for h in latents]
+        [(2, 3, 16), (2, 3, 16)]
+    """
+
+    def __init__(self, config: DynamicsConfig | None = None, *, domain: Domain | None = None):
+        super().__init__()
+        config = config or DynamicsConfig()
+        if domain is None:
+            if config.domain not in DOMAINS:
+                raise ConfigError(f"DynamicsConfig.domain {config.domain!r} is unknown; choose one of {sorted(DOMAINS)}")
+            domain = DOMAINS[config.domain]
+        self.config = config
+        self.domain = domain
+        self.codec = SlotCodec(domain.bounds)
+        d = config.dim
+        self.encoder = SlotEncoder(self.codec, d)
+        self.decoder = SlotDecoder(self.codec, d)
+        self.field = _VectorField(d, config.heads, config.layers, len(domain.primitives))
+        self.no_other = nn.Parameter(torch.zeros(d))
+        self.density = _SpecDensity((config.max_inputs + 1) * d)
+
+    @property
+    def device(self) -> torch.device:
+        return self.no_other.device
+
+    def to_config(self) -> DynamicsConfig:
+        return self.config
+
+    # -- values -----------------------------------------------------------------------------
+
+    def slot_ids(self, values: Sequence[Value], *, width: int | None = None) -> torch.Tensor:
+        """``(N, W)`` slot ids of ``values`` on this head's device."""
+        width = self.codec.width(values) if width is None else width
+        return self.codec.encode(values, width=width).to(self.device)
+
+    def encode(self, ids: torch.Tensor, *, numeric: torch.Tensor | None = None) -> torch.Tensor:
+        """Latents ``(N, W, d)`` of slot ids ``(N, W)``."""
+        return self.encoder(ids, numeric=numeric)
+
+    def decode(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Header logits ``(N, H)`` and element logits ``(N, W - 1, V)`` of latents ``(N, W, d)``."""
+        return self.decoder(h)
+
+    # -- dynamics ---------------------------------------------------------------------------
+
+    def step(self, carried: torch.Tensor, other: torch.Tensor | None, primitive: torch.Tensor, *,
+             reverse: bool = False) -> torch.Tensor:
+        """Run N statements on their carried latents; or, ``reverse``, back from their results.
+
+        Args:
+            carried: ``(N, W, d)`` latents of the carried arguments (``reverse``: of the results).
+            other: ``(N, W, d)`` latents of the other arguments, ``None`` for none; rows
+                of a mixed batch without one hold :attr:`no_other`.
+            primitive: ``(N,)`` long primitive indices.
+            reverse: integrate from ``t = 1`` back to ``t = 0``.
+
+        Returns:
+            ``(N, W, d)``: the results' latents (``reverse``: the carried arguments').
+        """
+        if other is None:
+            other = self.no_other.expand_as(carried)
+        self.field.condition(primitive, other)
+        c = self.config
+        if c.transition == "residual":
+            zero = torch.zeros((), device=carried.device)
+            update = self.field(zero, carried)
+            return carried - update if reverse else carried + update
+        t = torch.tensor([1.0, 0.0] if reverse else [0.0, 1.0], device=carried.device)
+        options = None if c.solver == "dopri5" else {"step_size": 1.0 / c.steps}
+        if c.adjoint and torch.is_grad_enabled():
+            params = (*self.field.parameters(), *self.field._condition)
+            path = odeint_adjoint(self.field, carried, t, method=c.solver, options=options,
+                                  adjoint_params=params, rtol=1e-4, atol=1e-5)
+        else:
+            path = odeint(self.field, carried, t, method=c.solver, options=options, rtol=1e-4, atol=1e-5)
+        return path[-1]
+
+    def other_latents(self, latents: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+        """``(N, W, d)``: ``latents[n, other[n]]`` of ``latents`` ``(N, V, W, d)``, or
+        :attr:`no_other` where ``other[n] = -1``."""
+        picked = latents[torch.arange(len(other), device=latents.device), other.clamp(min=0)]
+        return torch.where((other >= 0)[:, None, None], picked, self.no_other.expand_as(picked))
+
+    def run_program(self, program: Program, inputs: Sequence[Sequence[Value]], *, width: int | None = None,
+                    input_latents: Sequence[torch.Tensor] | None = None) -> list[torch.Tensor]:
+        """Latents of every variable of ``program`` on N input tuples, inputs first.
+
+        Args:
+            program: the program.
+            inputs: N argument tuples (values within the bounds, of the input types).
+            width: slots per latent (default: enough for the longest input list; no
+                primitive makes a list longer).
+            input_latents: the inputs' latents ``(N, W, d)`` each, instead of encoding
+                ``inputs`` (the Jacobian differentiates through them).
+
+        Returns:
+            ``num_variables`` tensors ``(N, W, d)``; the last is the output's.
+        """
+        if input_latents is None:
+            width = width or self.codec.width([v for row in inputs for v in row])
+            latents = [self.encode(self.slot_ids([row[i] for row in inputs], width=width))
+                       for i in range(len(program.input_types))]
+        else:
+            latents = list(input_latents)
+        n = len(latents[0])
+        for primitive, carried, other in statement_plan(program, self.domain):
+            index = torch.full((n,), primitive, dtype=torch.long, device=self.device)
+            latents.append(self.step(latents[carried], None if other < 0 else latents[other], index))
+        return latents
+
+    # -- spec density ---------------------------------------------------------------------
+
+    def spec_features(self, tasks: Sequence[Task]) -> torch.Tensor:
+        """``(B, F)`` features of B specs: per input position and for the output, the mean
+        over examples of each value's slot-mean latent (``F = (max_inputs + 1) d``).
+
+        A task with more than ``max_inputs`` inputs gets NaN features (scored as
+        outside the training distribution).
+        """
+        d, m = self.config.dim, self.config.max_inputs
+        rows = []
+        for task in tasks:
+            if len(task.input_types) > m:
+                rows.append(torch.full(((m + 1) * d,), float("nan"), device=self.device))
+                continue
+            columns = [[e.inputs[i] for e in task.examples] for i in range(len(task.input_types))]
+            columns.append([e.output for e in task.examples])
+            parts = [self.encode(self.slot_ids(c)).mean((0, 1)) for c in columns]  # each (d,)
+            parts[-1:-1] = [torch.zeros(d, device=self.device)] * (m - len(task.input_types))
+            rows.append(torch.cat(parts))
+        return torch.stack(rows)
+
+
+@dataclass
+class DynamicsPart(_Batch):
+    """Supervision for R (program, example) rows.
+
+    Attributes:
+        ids: ``(M, W)`` slot ids of every value the rows compute.
+        variables: ``(R, V)`` long, the row of ``ids`` of each variable (``-1`` none).
+        plan: ``(R, L, 3)`` long, per statement ``(primitive, carried, other)`` (as
+            :func:`statement_plan`); ``-1`` rows past the program's end.
+        inputs: ``(R,)`` long, inputs of each row's program.
+    """
+
+    ids: torch.Tensor
+    variables: torch.Tensor
+    plan: torch.Tensor
+    inputs: torch.Tensor
+
+
+@dataclass
+class DynamicsTerm:
+    """Loss of the dynamics head: forward rollouts, reverse steps, value round trips.
+
+    For every (program, example) row: the program is rolled out in latent space from
+    the encoded inputs, and each statement's predicted latent is scored by the decoder
+    against the value the interpreter computed (``forward_weight``); each statement
+    integrated back from its result's encoding is scored against its carried
+    argument (``reverse_weight``); the encoder/decoder round trip (``value_weight``);
+    and the rollout is kept near the encodings (``latent_weight``, mean squared error
+    to the detached encoding).
+    """
+
+    forward_weight: float = 1.0
+    reverse_weight: float = 0.5
+    value_weight: float = 0.1
+    latent_weight: float = 0.1
+    max_rows: int = 4096
+    name: str = "dynamics"
+    spec_only: bool = True
+    head: str = "dynamics"
+
+    def build(self, tasks: Sequence[Task], featurizer) -> DynamicsPart:
+        domain = featurizer.domain
+        codec = SlotCodec(domain.bounds)
+        values: list[Value] = []
+        rows, plans, inputs = [], [], []
+        for task in tasks:
+            if task.program is None:
+                continue
+            plan = statement_plan(task.program, domain)
+            for example in task.examples:
+                if len(rows) >= self.max_rows:
+                    break
+                env = domain.trace(task.program, example.inputs)
+                rows.append(list(range(len(values), len(values) + len(env))))
+                values.extend(env)
+                plans.append(plan)
+                inputs.append(len(task.program.input_types))
+        width = codec.width(values)
+        ids = codec.encode(values, width=width)
+        v = max((len(r) for r in rows), default=1)
+        length = max((len(p) for p in plans), default=1)
+        variables = torch.full((len(rows), v), -1, dtype=torch.long)
+        plan_tensor = torch.full((len(rows), max(length, 1), 3), -1, dtype=torch.long)
+        for r, (row, plan) in enumerate(zip(rows, plans)):
+            variables[r, : len(row)] = torch.tensor(row)
+            if plan:
+                plan_tensor[r, : len(plan)] = torch.tensor(plan)
+        return DynamicsPart(ids, variables, plan_tensor, torch.tensor(inputs, dtype=torch.long))
+
+    def loss(self, model, part: DynamicsPart) -> dict[str, torch.Tensor]:
+        head = model.dynamics
+        return dynamics_losses(head, part, self)
+
+
+def _nll(head: DynamicsHead, h: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    header, element = head.decode(h)
+    return -SlotDecoder.log_likelihood(header, element, ids).mean()
+
+
+def dynamics_losses(head: DynamicsHead, part: DynamicsPart, term: DynamicsTerm) -> dict[str, torch.Tensor]:
+    """The named, weighted losses of :class:`DynamicsTerm` on one batch."""
+    if len(part.variables) == 0:
+        zero = head.no_other.sum() * 0
+        return {"dyn_forward": zero}
+    encoded = head.encode(part.ids)  # (M, W, d)
+    rows = torch.arange(len(part.variables), device=encoded.device)
+    latents = encoded[part.variables.clamp(min=0)]  # (R, V, W, d): inputs true, the rest overwritten
+    forward, latent_gap = [], []
+    reverse_h, reverse_other, reverse_prim, reverse_target = [], [], [], []
+    for j in range(part.plan.shape[1]):
+        active = part.plan[:, j, 0] >= 0
+        if not bool(active.any()):
+            break
+        r = rows[active]
+        primitive, carried, other = part.plan[active, j].unbind(-1)
+        target = part.inputs[active] + j
+        h = head.step(latents[r, carried], head.other_latents(latents[r], other), primitive)
+        truth = part.variables[r, target]
+        forward.append(_nll(head, h, part.ids[truth]))
+        latent_gap.append((h.float() - encoded[truth].detach().float()).pow(2).mean())
+        latents = latents.index_put((r, target), h)
+        # Reverse steps start from the true encodings, as a query does.
+        reverse_h.append(encoded[truth])
+        other_true = torch.where((other >= 0)[:, None, None], encoded[part.variables[r, other.clamp(min=0)]],
+                                 head.no_other.expand_as(encoded[truth]))
+        reverse_other.append(other_true)
+        reverse_prim.append(primitive)
+        reverse_target.append(part.variables[r, carried])
+    losses = {
+        "dyn_forward": term.forward_weight * torch.stack(forward).mean(),
+        "dyn_latent": term.latent_weight * torch.stack(latent_gap).mean(),
+        "dyn_value": term.value_weight * _nll(head, encoded, part.ids),
+    }
+    if term.reverse_weight:
+        back = head.step(torch.cat(reverse_h), torch.cat(reverse_other), torch.cat(reverse_prim), reverse=True)
+        losses["dyn_reverse"] = term.reverse_weight * _nll(head, back, part.ids[torch.cat(reverse_target)])
+    return losses
+
