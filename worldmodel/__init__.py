@@ -56,6 +56,7 @@ from ._queries import (
     spec_check,
 )
 from ._training import EnergyTerm, FitResult, LossTerm, SimilarityTerm, default_terms, fit
+from ._value_head import ValueHead, ValueInputs, ValuePart, ValueTerm, value_features
 from ._values import RankedValue, SlotCodec, top_values
 
 __all__ = [
@@ -92,6 +93,11 @@ __all__ = [
     "PrimitivePart",
     "PrimitiveTerm",
     "primitive_inputs",
+    "ValueHead",
+    "ValueInputs",
+    "ValuePart",
+    "ValueTerm",
+    "value_features",
     "PolicyTrainConfig",
     "Run",
     "construction_steps",

@@ -57,7 +57,9 @@ class LossTerm(Protocol):
     already weighted scalar losses, which are summed. A term with ``spec_only = True``
     reads only the tasks: its ``build`` gets every task of the step
     (``TrainConfig.step_tasks``) instead of the sampled programs of the first
-    ``batch_size``.
+    ``batch_size``. A term whose head is its own names it in ``head`` (the model's
+    attribute, e.g. ``"primitive_head"``), so that ``TrainConfig.only`` can train it
+    alone.
     """
 
     name: str
@@ -333,7 +335,8 @@ def fit(
     device = torch.device(config.device)
     model.to(device)
     trained = _trained_parameters(model, terms, config)
-    frozen = [p for p in model.parameters() if all(p is not q for q in trained)]
+    moved = {id(p) for p in trained}
+    frozen = [p for p in model.parameters() if id(p) not in moved]
     for parameter in frozen:
         parameter.requires_grad_(False)
     try:
