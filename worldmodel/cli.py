@@ -792,6 +792,20 @@ def _check_program_fits(program, task, option: str = "--program") -> bool:
     return True
 
 
+def _fitting_tasks(tasks_path: str, program, model) -> tuple[list, list]:
+    """``(task, ood flag)`` for each task of TASKS that ``program`` takes, and the lines
+    and tasks skipped (each reported on stderr)."""
+    tasks, errors = _query_tasks(tasks_path, model)
+    ood = _warn_ood(model, tasks)
+    fitting = []
+    for task in tasks:
+        if _check_program_fits(program, task):
+            fitting.append((task, ood.get(task.id)))
+        else:
+            errors.append(task.id)
+    return fitting, errors
+
+
 def _end_query(errors) -> None:
     if errors:
         click.echo(f"{len(errors)} bad line(s) or task(s) skipped (exit code 1)", err=True)
@@ -887,15 +901,11 @@ def query_energy(tasks_path, program_text, model_path, dynamics_path):
 
     program = _program(program_text)
     model = _load_query_model(model_path, dynamics_path)
-    tasks, errors = _query_tasks(tasks_path, model)
-    ood = _warn_ood(model, tasks)
-    for task in tasks:
-        if not _check_program_fits(program, task):
-            errors.append(task.id)
-            continue
+    fitting, errors = _fitting_tasks(tasks_path, program, model)
+    for task, ood in fitting:
         energy = float(model.energy(task, [program])[0])
         click.echo(json.dumps({"id": task.id, "energy": energy, "solves": verify(program, task, model.domain),
-                               "ood": ood.get(task.id)}))
+                               "ood": ood}))
     _end_query(errors)
 
 
@@ -914,12 +924,8 @@ def query_policy(tasks_path, program_text, top_k, model_path, dynamics_path):
     model = _load_query_model(model_path, dynamics_path)
     if model.policy is None:
         _fail(f"--model {model_path}: the checkpoint has no policy (train one with --policy)")
-    tasks, errors = _query_tasks(tasks_path, model)
-    ood = _warn_ood(model, tasks)
-    for task in tasks:
-        if not _check_program_fits(program, task):
-            errors.append(task.id)
-            continue
+    fitting, errors = _fitting_tasks(tasks_path, program, model)
+    for task, ood in fitting:
         edits, log_probs = model.policy_log_probs(task, program)
         best = log_probs.topk(min(top_k, len(edits))) if edits else None
         rows = [] if best is None else [
@@ -927,7 +933,7 @@ def query_policy(tasks_path, program_text, top_k, model_path, dynamics_path):
              "probability": math.exp(lp)}
             for lp, i in zip(best.values.tolist(), best.indices.tolist())
         ]
-        click.echo(json.dumps({"id": task.id, "edits": rows, "ood": ood.get(task.id)}))
+        click.echo(json.dumps({"id": task.id, "edits": rows, "ood": ood}))
     _end_query(errors)
 
 
@@ -944,12 +950,8 @@ def query_similarity(tasks_path, program_text, model_path, dynamics_path):
 
     program = _program(program_text)
     model = _load_query_model(model_path, dynamics_path)
-    tasks, errors = _query_tasks(tasks_path, model)
-    ood = _warn_ood(model, tasks)
-    for task in tasks:
-        if not _check_program_fits(program, task):
-            errors.append(task.id)
-            continue
+    fitting, errors = _fitting_tasks(tasks_path, program, model)
+    for task, ood in fitting:
         outputs = []
         for example in task.examples:
             try:
@@ -958,7 +960,7 @@ def query_similarity(tasks_path, program_text, model_path, dynamics_path):
                 outputs.append(None)
         targets = [e.output for e in task.examples]
         score = float(model.similarity(task, [targets], [outputs])[0])
-        click.echo(json.dumps({"id": task.id, "similarity": score, "outputs": outputs, "ood": ood.get(task.id)}))
+        click.echo(json.dumps({"id": task.id, "similarity": score, "outputs": outputs, "ood": ood}))
     _end_query(errors)
 
 
