@@ -272,17 +272,18 @@ class _Enumerator:
                 raise ValueError(
                     f"enumeration supports primitives of 1 or 2 arguments; {name} takes {len(p.arg_types)}"
                 )
-        max_arity = 2 if binary else 1
-        min_cost = min((self.costs[entry[0]] for entry in unary + binary), default=1)
+        # (cost, arity) of each primitive, for the test of exhaustion below.
+        shapes = {(self.costs[entry[0]], 1) for entry in unary} | {(self.costs[entry[0]], 2) for entry in binary}
         size = last_nonempty = 0
         try:
             while True:
                 size += 1
                 if config.max_size is not None and size > config.max_size:
                     return self.finish(None, "max_size", size - 1)
-                # Level s combines levels that sum to s - cost: once that exceeds
-                # max_arity times the last non-empty level, nothing new can be built.
-                if size - min_cost > max_arity * last_nonempty:
+                # A primitive of cost c and arity a combines at level s levels that sum
+                # to s - c: once that exceeds a times the last non-empty level for every
+                # primitive, nothing new can be built.
+                if all(size - cost > arity * last_nonempty for cost, arity in shapes):
                     return self.finish(None, "exhausted", size)
                 sim.check()
                 for t in (Type.INT, Type.LIST):

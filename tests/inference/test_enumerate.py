@@ -227,6 +227,15 @@ def test_weighted_search_stays_complete_with_adversarial_costs():
         assert found.stopped == "solved" and verify(found.program, task, deepcoder)
 
 
+def test_a_dear_unary_primitive_is_reached_when_the_cheap_ones_cannot_apply():
+    # Only integer-taking binaries are cheap and there is no integer yet: levels 1 and 2
+    # stay empty, and LAST (cost 3) still builds the answer at level 3.
+    task = Task("last", (Example(([19, -29, -21],), -21), Example(([40, -3, 38],), 38)), (Type.LIST,))
+    costs = dict.fromkeys(deepcoder.primitives, 3) | {"ACCESS": 1, "TAKE": 1}
+    found = enumerate_program(task, Simulator(task, deepcoder, Budget(calls=10_000, seconds=None)), costs=costs)
+    assert found.stopped == "solved" and deepcoder.format(found.program) == "a <- [int] | b <- LAST a"
+
+
 @pytest.mark.parametrize(
     "costs, message",
     [
