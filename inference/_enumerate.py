@@ -139,10 +139,12 @@ def enumerate_program(
             by tree size); every primitive of the domain needs one. Within a level,
             primitives are tried by cost, then in the order ``costs`` lists them.
         delays: given the new values of a completed level (each a K-tuple of results),
-            an int >= 0 for each: how many levels later it becomes an argument
-            (default ``None``: none delayed). Values a model finds unlikely to lead to
-            the target are then combined later (BUSTLE's re-weighting); each is still
-            compared with the target when it is built, and none is dropped.
+            a number ``d >= 0`` for each: it becomes an argument ``floor(d)`` levels
+            later, and the values of one level that go to the same level are combined
+            in order of ``d`` (default ``None``: none delayed, the order of building).
+            Values a model finds unlikely to lead to the target are then combined
+            later (BUSTLE's re-weighting); each is still compared with the target when
+            it is built, and none is dropped.
 
     Returns:
         An :class:`Enumeration`; ``program`` is ``None`` unless it stopped ``"solved"``.
@@ -168,7 +170,7 @@ class _Enumerator:
 
     def __init__(
         self, task: Task, sim: Simulator, config: EnumerationConfig, *, costs: Mapping[str, int] | None = None,
-        delays: Callable[[list[tuple]], Sequence[int]] | None = None,
+        delays: Callable[[list[tuple]], Sequence[float]] | None = None,
     ):
         if costs is None:
             costs = dict.fromkeys(sim.domain.primitives, 1)
@@ -345,11 +347,14 @@ class _Enumerator:
             start = arrived[t]
             if len(ids) == start:
                 continue
-            later = self.delays(ds[start:])
+            later = list(self.delays(ds[start:]))
             kept: tuple[list[int], list[tuple]] = (ids[:start], ds[:start])
-            for i, d, delay in zip(ids[start:], ds[start:], later):
-                if delay < 0:
-                    raise ValueError(f"delays must be ints >= 0, got {delay!r}")
+            # Smallest delay first (a stable sort: ties keep the order of building).
+            for n in sorted(range(len(later)), key=later.__getitem__):
+                i, d, delay = ids[start + n], ds[start + n], later[n]
+                if not delay >= 0:
+                    raise ValueError(f"delays must be numbers >= 0, got {delay!r}")
+                delay = int(delay)
                 while len(self.levels[t]) <= size + delay:
                     self.levels[t].append(([], []))
                 bucket = kept if delay == 0 else self.levels[t][size + delay]

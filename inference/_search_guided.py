@@ -40,8 +40,8 @@ class GuidedSearchConfig:
             (default 1e-3).
         nats_per_delay: with a model that has a value head, each value built is
             delayed ``min(max_delay, round(-ln q / nats_per_delay))`` levels, ``q`` the
-            head's probability that a solution makes it (default 2.0; ``None``: no
-            delays).
+            head's probability that a solution makes it, and the values that land on
+            one level are combined likeliest first (default 2.0; ``None``: no delays).
         max_delay: the most levels a value is delayed (default 2).
         max_scored: values scored per task, the first built (default 1 024): scoring
             costs time, not calls, and the first values are the ones most combined.
@@ -83,17 +83,20 @@ def primitive_costs(probabilities: Mapping[str, float], *, nats_per_cost: float,
 
 def value_delays(
     score: Callable[[Sequence[tuple]], list[float]], *, nats_per_delay: float, max_delay: int, max_scored: int
-) -> Callable[[Sequence[tuple]], list[int]]:
-    """Delays in levels from a value scorer's log-probabilities (see :class:`GuidedSearchConfig`);
-    after the first ``max_scored`` values, none is delayed."""
+) -> Callable[[Sequence[tuple]], list[float]]:
+    """Delays from a value scorer's log-probabilities, as :func:`enumerate_program` takes
+    them: ``-ln q / nats_per_delay + 1/2``, whose floor is the rounded number of levels
+    and whose order is the order of ``q``, capped at ``max_delay + 1/2`` (see
+    :class:`GuidedSearchConfig`); after the first ``max_scored`` values, none is delayed
+    (``1/2``, as a value the head is sure of)."""
     scored = 0
 
-    def delays(values: Sequence[tuple]) -> list[int]:
+    def delays(values: Sequence[tuple]) -> list[float]:
         nonlocal scored
         n = max(0, min(len(values), max_scored - scored))
         scored += n
-        later = [min(max_delay, max(0, round(-q / nats_per_delay))) for q in score(values[:n])] if n else []
-        return later + [0] * (len(values) - n)
+        later = [min(max_delay + 0.5, 0.5 - q / nats_per_delay) for q in score(values[:n])] if n else []
+        return later + [0.5] * (len(values) - n)  # unscored: not delayed, built order kept
 
     return delays
 

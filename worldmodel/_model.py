@@ -81,7 +81,10 @@ class WorldModel(nn.Module):
             d, len(domain.primitives), num_tokens=vocab.num_value_tokens, width=self.featurizer.width,
             hidden=config.primitive_width,
         )
-        self.value_head = ValueHead(d, hidden=config.value_width) if config.value_width is not None else None
+        self.value_head = (
+            ValueHead(d, num_tokens=vocab.num_value_tokens, width=self.featurizer.width, hidden=config.value_width)
+            if config.value_width is not None else None
+        )
         self.policy: nn.Module | None = None
         self.dynamics: DynamicsHead | None = None
 
@@ -132,7 +135,12 @@ class WorldModel(nn.Module):
         if self.value_head is None:
             raise ValueError("this model has no value head; call attach_value_head() and train it (--only values)")
         _, examples, s = self.spec_forward(inputs.specs)
-        return self.value_head(examples, s, inputs)
+        return self.value_head(self._value_codes(inputs), examples, s, inputs)
+
+    def _value_codes(self, inputs: ValueInputs) -> torch.Tensor:
+        """The shared value encoder's encodings ``(N, K, D)`` of candidate values."""
+        n, k, width = inputs.tokens.shape
+        return self.values(inputs.tokens.view(n * k, width)).view(n, k, -1)
 
     def similarity_forward(self, batch: PairBatch) -> torch.Tensor:
         """Similarities ``(P,)`` of a featurised pair batch."""
@@ -285,7 +293,10 @@ class WorldModel(nn.Module):
         import dataclasses
 
         self.config = dataclasses.replace(self.config, value_width=width)
-        self.value_head = ValueHead(self.config.dim, hidden=width).to(self.device)
+        self.value_head = ValueHead(
+            self.config.dim, num_tokens=self.featurizer.vocab.num_value_tokens, width=self.featurizer.width,
+            hidden=width,
+        ).to(self.device)
         return self.value_head
 
     @torch.no_grad()
@@ -303,14 +314,18 @@ class WorldModel(nn.Module):
         specs = self.featurizer.specs([task]).to(self.device)
         _, examples, pooled = self.spec_forward(specs)
         targets = tuple(tuple(e.output) if isinstance(e.output, list) else e.output for e in task.examples)
+        encode = self.featurizer.vocab.encode_value
 
         @torch.no_grad()
         def score(values: Sequence[tuple]) -> list[float]:
             out: list[float] = []
             for start in range(0, len(values), chunk):
                 part = values[start : start + chunk]
-                inputs = value_inputs(specs, [0] * len(part), [value_features(v, targets) for v in part]).to(self.device)
-                out += F.logsigmoid(self.value_head(examples, pooled, inputs).float()).tolist()
+                tokens = [[encode(v) for v in value] for value in part]
+                inputs = value_inputs(specs, [0] * len(part), [value_features(v, targets) for v in part], tokens)
+                inputs = inputs.to(self.device)
+                codes = self._value_codes(inputs)
+                out += F.logsigmoid(self.value_head(codes, examples, pooled, inputs).float()).tolist()
             return out
 
         return score

@@ -6,7 +6,9 @@ SET is `phi3` (default): 300 tasks of lengths 3-5 from a seed-7 Φ with 3 exampl
 ExeDec-like inputs, made by
   worldmodel generate --domain deepcoder --min-length 3 --max-length 5 --examples 3 \
     --min-examples 3 --inputs exedec --seed 7 --count 4000 --workers 2 --quiet --out /tmp/phi-tune3
-(its train split, shuffled with seed 0); or `random`: 300 programs of lengths 3-5 from
+(its train split, shuffled with seed 0); `phi45`: the same from a seed-8 Φ of lengths
+4-5 only, harder, made by the command above with `--min-length 4 --seed 8 --count 3000
+--out /tmp/phi-tune45`; or `random`: 300 programs of lengths 3-5 from
 `deepcoder.random_program` (seed 11, not deduplicated by behaviour as Φ is), 3 examples
 each, constant outputs left out. Each setting runs `guided`'s weighted enumeration to
 10^5 calls with the model's primitive costs (1.0 nats per cost, floor 1e-3) and reports
@@ -29,8 +31,8 @@ from worldmodel.inference._search_guided import value_delays
 from worldmodel import WorldModel
 
 
-def phi3_tasks() -> list[Task]:
-    lines = [line for f in sorted(glob.glob("/tmp/phi-tune3/train/*.jsonl")) for line in open(f)]
+def phi_tasks(root: str) -> list[Task]:
+    lines = [line for f in sorted(glob.glob(f"{root}/train/*.jsonl")) for line in open(f)]
     random.Random(0).shuffle(lines)
     return [parse_task(json.loads(line), deepcoder) for line in lines[:300]]
 
@@ -48,7 +50,8 @@ def random_tasks() -> list[Task]:
 
 torch.set_num_threads(1)
 model_path, grid = sys.argv[1], sys.argv[2]
-tasks = random_tasks() if sys.argv[3:] == ["random"] else phi3_tasks()
+chosen = (sys.argv[3:] or ["phi3"])[0]
+tasks = random_tasks() if chosen == "random" else phi_tasks({"phi3": "/tmp/phi-tune3", "phi45": "/tmp/phi-tune45"}[chosen])
 model = WorldModel.load(model_path).eval()
 costs = [primitive_costs(model.primitive_probabilities(t), nats_per_cost=1.0, floor=1e-3) for t in tasks]
 for item in grid.split(";"):

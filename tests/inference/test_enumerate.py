@@ -292,5 +292,5 @@ def test_delays_that_favour_the_solution_find_it_sooner():
 
 def test_negative_delays_are_refused():
     task = Task("none", (Example(([1, 2],), 777),), (Type.LIST,))  # no program of one statement makes 777
-    with pytest.raises(ValueError, match="delays must be ints >= 0, got -1"):
+    with pytest.raises(ValueError, match="delays must be numbers >= 0, got -1"):
         enumerate_program(task, Simulator(task, deepcoder, Budget(calls=10_000)), delays=lambda v: [-1] * len(v))

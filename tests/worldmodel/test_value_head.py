@@ -35,6 +35,19 @@ def test_positives_are_the_programs_values_and_negatives_are_not():
     # No candidate is the target itself (it may match on some examples, not on all).
     real = part.inputs.specs.example_mask[part.inputs.task]
     assert not ((part.inputs.features[..., 2] == 1) | ~real).all(1).any()
+    # A positive's token rows are its results as the vocabulary encodes them, padded.
+    vocab, width = model.featurizer.vocab, model.featurizer.width
+    for b, task in enumerate(tasks):
+        traces = [deepcoder.trace(task.program, list(e.inputs)) for e in task.examples]
+        columns = [_key(col) for col in zip(*traces)]
+        outside = set(columns[: len(task.input_types)]) | {columns[-1]}
+        expected = [v for v in dict.fromkeys(columns[len(task.input_types) : -1]) if v not in outside]
+        rows = [r for r in (part.inputs.task == b).nonzero().flatten().tolist() if part.targets[r] == 1]
+        for r, value in zip(rows, expected, strict=True):
+            for j, result in enumerate(value):
+                ids = vocab.encode_value(result)
+                assert part.inputs.tokens[r, j].tolist() == ids + [0] * (width - len(ids))
+            assert not part.inputs.tokens[r, len(value) :].any()
 
 
 def test_training_beats_the_base_rate_on_held_out_tasks():
