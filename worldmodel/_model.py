@@ -25,9 +25,6 @@ from ._value_head import ValueHead, ValueInputs, value_features, value_inputs
 __all__ = ["WorldModel", "DEFAULT_CHECKPOINT"]
 
 DEFAULT_CHECKPOINT = "deepcoder"
-DEFAULT_DYNAMICS = "dynamics"
-"""The shipped dynamics head, ``checkpoints/dynamics.*``, attached by :meth:`WorldModel.default`
-to a shipped model that has none of its own."""
 _CHUNK = 2048  # programs per forward pass in the query API (bounds peak memory)
 
 
@@ -506,8 +503,8 @@ class WorldModel(nn.Module):
 
     @classmethod
     def default(cls, *, map_location: str | torch.device = "cpu") -> WorldModel:
-        """The checkpoint shipped in ``worldmodel/checkpoints/``, with the shipped
-        dynamics head (``dynamics.*``) attached when the checkpoint has none.
+        """The checkpoint shipped in ``worldmodel/checkpoints/`` (every head, the dynamics
+        head included).
 
         Raises:
             CheckpointError: it is missing (train one with ``worldmodel train`` and copy
@@ -522,10 +519,4 @@ class WorldModel(nn.Module):
                 f"{base}.json: no shipped checkpoint; train one with `worldmodel train --data DIR --out RUN` "
                 f"and copy RUN/model.json and RUN/model.safetensors to {base}.json / .safetensors"
             )
-        model = load_model(base, map_location=map_location)
-        dynamics = os.path.join(str(folder), DEFAULT_DYNAMICS)
-        if model.dynamics is None and os.path.exists(dynamics + ".json"):
-            from ._checkpoint import load_dynamics
-
-            model.attach_dynamics(load_dynamics(dynamics, map_location=map_location))
-        return model
+        return load_model(base, map_location=map_location)

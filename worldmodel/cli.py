@@ -680,7 +680,7 @@ def evaluate(model_path, data, split, limit, neighbour_tasks, seed, threads, out
 
 _DYNAMICS_OPTION = click.option(
     "--dynamics", "dynamics_path", default="shipped", show_default=True,
-    help="Dynamics head: 'shipped' (checkpoints/dynamics.*, or the one inside --model's checkpoint) or a "
+    help="Dynamics head: 'shipped' (the one inside --model's checkpoint, the packaged one by default) or a "
     "file written by save_dynamics / a checkpoint that holds one.",
 )
 _QUERY_MODEL_OPTION = click.option(
@@ -726,10 +726,11 @@ def _load_dynamics(dynamics_path: str):
     from importlib import resources
 
     from worldmodel import CheckpointError, load_dynamics, load_model
+    from worldmodel._model import DEFAULT_CHECKPOINT
 
     path = dynamics_path
     if path == "shipped":
-        path = os.path.join(str(resources.files("worldmodel") / "checkpoints"), "dynamics")
+        path = os.path.join(str(resources.files("worldmodel") / "checkpoints"), DEFAULT_CHECKPOINT)
     try:
         with open(str(path).removesuffix(".json").removesuffix(".safetensors") + ".json", "rb") as handle:
             is_model = b'"worldmodel-checkpoint"' in handle.read(1 << 20)

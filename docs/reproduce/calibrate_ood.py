@@ -2,7 +2,9 @@
 report its alarm rate on Φ test and on the ExeDec benchmark (never used to fit or tune).
 
     python docs/reproduce/calibrate_ood.py --dynamics runs/device/ode --data data/phi \
-        --fit-limit 20000 --false-alarm 0.02 --out worldmodel/checkpoints/dynamics
+        --fit-limit 20000 --false-alarm 0.02 --out runs/device/ode-calibrated
+
+and then docs/reproduce/fold_dynamics.py puts the calibrated head into the shipped checkpoint.
 """
 
 import argparse

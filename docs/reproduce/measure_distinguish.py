@@ -1,7 +1,10 @@
 """Separation rate of active queries on ambiguous held-out tasks.
 
     python docs/reproduce/measure_distinguish.py --data data/phi --split test --per-length 50 \
-        [--examples 2] [--dynamics worldmodel/checkpoints/dynamics]
+        [--examples 2] [--dynamics HEAD]
+
+(HEAD: a file of save_dynamics; the shipped head is written as one by
+ python -c "from worldmodel import WorldModel, save_dynamics; save_dynamics(WorldModel.default().dynamics, 'runs/shipped-dynamics')")
 
 For the first PER_LENGTH programs of each length 1-4 of the split, the task keeps its
 first EXAMPLES examples; its candidates are its program and up to 5 programs one or two

@@ -21,6 +21,9 @@ for name in ("ode", "res"):
     save_dynamics(WorldModel.load(f"runs/{name}/model").dynamics.cpu(), f"runs/device/{name}")
 PY
 # Locally: fit the spec density on Φ train, set its threshold on Φ valid, report Φ test and
-# ExeDec, and write the shipped head (the residual one: docs/benchmarks.md says why).
+# ExeDec, and fold the shipped head (the residual one: docs/benchmarks.md says why) into
+# the shipped checkpoint.
 python3 docs/reproduce/calibrate_ood.py --dynamics runs/device/res --data "$phi" --fit-limit 10000 \
-  --false-alarm 0.02 --out worldmodel/checkpoints/dynamics
+  --false-alarm 0.02 --out runs/device/res-calibrated
+python3 docs/reproduce/fold_dynamics.py worldmodel/checkpoints/deepcoder runs/device/res-calibrated \
+  worldmodel/checkpoints/deepcoder
