@@ -1,6 +1,7 @@
 """Search and samplers that find programs from examples, and checks for samplers."""
 
 from . import strategies
+from ._bayes_opt import BayesOptResult, minimize_gp
 from ._bench import BenchConfig, BenchReport, format_table, load_model, run_bench
 from ._benchplot import plot_bench
 from ._checks import (
@@ -21,7 +22,7 @@ from ._enumerate import (
     enumerate_program,
     enumerate_search,
 )
-from ._latent import LATENT_KERNELS, JitteredHMC, LatentSamples, sample_latent
+from ._latent import LATENT_KERNELS, MALA, JitteredHMC, LatentSamples, sample_latent
 from ._posterior import ExactPosterior, enumerate_programs, exact_posterior
 from ._scorer import HeuristicScorer, Scorer, WorldModelScorer, as_scorer, output_distance
 from ._search_energy import EnergySearchConfig, energy_search
@@ -30,6 +31,7 @@ from ._search_mcmc import MCMCSearchConfig, PolicyEditProposal, mcmc_search
 from ._search_policy import PolicySearchConfig, policy_search
 from ._simulator import Budget, BudgetExhausted, Simulator, SolveResult, verify
 from ._solve import ANYTIME_METHODS, METHODS, MODEL_FREE_METHODS, solve
+from ._svi import LATENT_GUIDES, FlowFit, fit_latent_flow
 
 __all__ = [
     "Question",
@@ -89,5 +91,11 @@ __all__ = [
     "LATENT_KERNELS",
     "JitteredHMC",
     "LatentSamples",
+    "MALA",
     "sample_latent",
+    "LATENT_GUIDES",
+    "FlowFit",
+    "fit_latent_flow",
+    "BayesOptResult",
+    "minimize_gp",
 ]
