@@ -12,14 +12,13 @@ budget, so methods compare at equal evaluations.
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-import pyro
 import pyro.contrib.gp as gp
 import torch
+
+from ._seeding import seeded_pyro
 
 __all__ = ["BayesOptResult", "minimize_gp"]
 
@@ -97,30 +96,19 @@ def minimize_gp(
     dim = lower.shape[0]
     points: list[torch.Tensor] = []  # in the unit cube
     values: list[float] = []
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    store = pyro.get_param_store()
-    saved = store.get_state()
-    try:
-        with torch.random.fork_rng():
-            pyro.set_rng_seed(seed)
-            store.clear()
-            surrogate = None
-            while len(values) < evaluations:
-                if len(values) < initial:
-                    unit = torch.rand(dim, dtype=torch.float64)
-                else:
-                    x, y = torch.stack(points), torch.tensor(values, dtype=torch.float64)
-                    surrogate = _fit(surrogate, x, y, fit_steps)
-                    unit = _propose(surrogate, float(surrogate.y.min()), dim, candidates)
-                values.append(float(objective((lower + unit * (upper - lower)).to(torch.get_default_dtype()))))
-                points.append(unit)
-                if stop_below is not None and values[-1] <= stop_below:
-                    break
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
-        store.clear()
-        store.set_state(saved)
+    with seeded_pyro(seed, own_param_store=True):  # the GP's parameters live in Pyro's store
+        surrogate = None
+        while len(values) < evaluations:
+            if len(values) < initial:
+                unit = torch.rand(dim, dtype=torch.float64)
+            else:
+                x, y = torch.stack(points), torch.tensor(values, dtype=torch.float64)
+                surrogate = _fit(surrogate, x, y, fit_steps)
+                unit = _propose(surrogate, float(surrogate.y.min()), dim, candidates)
+            values.append(float(objective((lower + unit * (upper - lower)).to(torch.get_default_dtype()))))
+            points.append(unit)
+            if stop_below is not None and values[-1] <= stop_below:
+                break
     x = lower + torch.stack(points) * (upper - lower)
     y = torch.tensor(values, dtype=torch.float64)
     best = int(torch.argmin(y))

@@ -7,14 +7,13 @@ one place that builds Pyro's kernels for it, so every method runs them the same 
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-import pyro
 import torch
 from pyro.infer import HMC, MCMC, NUTS
+
+from ._seeding import seeded_pyro
 
 __all__ = ["JitteredHMC", "LatentSamples", "LATENT_KERNELS", "MALA", "sample_latent"]
 
@@ -153,22 +152,15 @@ def sample_latent(
     if kernel == "hmc":
         options["num_steps"] = num_steps
     sampler = LATENT_KERNELS[kernel](**options)
-    # pyro.set_rng_seed seeds torch, random and numpy: restore all three afterwards.
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    try:
-        with torch.random.fork_rng():
-            pyro.set_rng_seed(seed)
-            mcmc = MCMC(
-                sampler,
-                num_samples=num_samples * thin,
-                warmup_steps=warmup_steps,
-                initial_params={"z": start},
-                disable_progbar=True,
-            )
-            mcmc.run()
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
+    with seeded_pyro(seed):
+        mcmc = MCMC(
+            sampler,
+            num_samples=num_samples * thin,
+            warmup_steps=warmup_steps,
+            initial_params={"z": start},
+            disable_progbar=True,
+        )
+        mcmc.run()
     samples = mcmc.get_samples()["z"][::thin].detach()  # (N, D)
     raw = mcmc.diagnostics()
     kernel_diag = {k: v.get("chain 0") for k, v in raw.items() if isinstance(v, dict) and "chain 0" in v}

@@ -10,7 +10,6 @@ Gaussian it represents correlated and skewed posteriors.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +20,8 @@ import torch
 from pyro.infer import SVI, Trace_ELBO
 from pyro.infer.autoguide import AutoDiagonalNormal, AutoIAFNormal, init_to_value
 from pyro.optim import ClippedAdam
+
+from ._seeding import seeded_pyro
 
 __all__ = ["LATENT_GUIDES", "FlowFit", "fit_latent_flow"]
 
@@ -110,24 +111,13 @@ def fit_latent_flow(
         options = {"hidden_dim": [hidden], "num_transforms": num_transforms}
     else:
         options = {"init_loc_fn": init_to_value(values={"z": start})}
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    store = pyro.get_param_store()
-    saved = store.get_state()  # the guide's parameters live in Pyro's global store: put the caller's back
-    try:
-        with torch.random.fork_rng():
-            pyro.set_rng_seed(seed)
-            store.clear()
-            fitted = LATENT_GUIDES[guide](model, **options)
-            # The rate decays tenfold over the run: noisy ELBO gradients need a small final step.
-            optimizer = ClippedAdam({"lr": lr, "lrd": 0.1 ** (1 / steps)})
-            loss = Trace_ELBO(num_particles=num_particles, vectorize_particles=True, max_plate_nesting=0)
-            svi = SVI(model, fitted, optimizer, loss)
-            elbo = np.array([-svi.step() for _ in range(steps)])
-            with torch.no_grad():
-                samples = fitted.get_posterior().sample((num_samples,))  # (N, D)
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
-        store.clear()
-        store.set_state(saved)
+    with seeded_pyro(seed, own_param_store=True):  # the guide's parameters live in Pyro's store
+        fitted = LATENT_GUIDES[guide](model, **options)
+        # The rate decays tenfold over the run: noisy ELBO gradients need a small final step.
+        optimizer = ClippedAdam({"lr": lr, "lrd": 0.1 ** (1 / steps)})
+        loss = Trace_ELBO(num_particles=num_particles, vectorize_particles=True, max_plate_nesting=0)
+        svi = SVI(model, fitted, optimizer, loss)
+        elbo = np.array([-svi.step() for _ in range(steps)])
+        with torch.no_grad():
+            samples = fitted.get_posterior().sample((num_samples,))  # (N, D)
     return FlowFit(samples=samples.detach(), elbo=elbo, guide=fitted)
