@@ -19,6 +19,18 @@ __all__ = ["JitteredHMC", "LatentSamples", "LATENT_KERNELS", "MALA", "sample_lat
 
 
 
+def latent_start(potential_fn: Callable[[torch.Tensor], torch.Tensor], initial: object) -> torch.Tensor:
+    """``initial`` as a detached ``(D,)`` tensor of the default dtype, checked: 1-D, and
+    the potential finite there (every latent sampler starts where ``exp(−U) > 0``)."""
+    if not isinstance(initial, torch.Tensor) or initial.dim() != 1:
+        raise ValueError(f"initial must be a 1-D tensor of shape (D,), got {getattr(initial, 'shape', initial)!r}")
+    start = initial.detach().to(torch.get_default_dtype()).clone()
+    value = torch.as_tensor(potential_fn(start))
+    if not torch.isfinite(value).all():
+        raise ValueError(f"potential_fn is not finite at initial ({float(value)}); start where exp(-U) > 0")
+    return start
+
+
 class JitteredHMC(HMC):
     """Pyro HMC whose trajectory length is redrawn at every transition.
 
@@ -129,16 +141,11 @@ def sample_latent(
     """
     if kernel not in LATENT_KERNELS:
         raise ValueError(f"kernel must be one of {sorted(LATENT_KERNELS)}, got {kernel!r}")
-    if not isinstance(initial, torch.Tensor) or initial.dim() != 1:
-        raise ValueError(f"initial must be a 1-D tensor of shape (D,), got {getattr(initial, 'shape', initial)!r}")
     if num_samples < 1 or warmup_steps < 0 or thin < 1:
         raise ValueError(
             f"need num_samples >= 1, warmup_steps >= 0, thin >= 1; got {num_samples}, {warmup_steps}, {thin}"
         )
-    start = initial.detach().to(torch.get_default_dtype()).clone()
-    value = potential_fn(start)
-    if not torch.isfinite(torch.as_tensor(value)).all():
-        raise ValueError(f"potential_fn is not finite at initial ({float(value)}); start where exp(-U) > 0")
+    start = latent_start(potential_fn, initial)
 
     def potential(params: dict) -> torch.Tensor:
         return potential_fn(params["z"])

@@ -21,6 +21,7 @@ from pyro.infer import SVI, Trace_ELBO
 from pyro.infer.autoguide import AutoDiagonalNormal, AutoIAFNormal, init_to_value
 from pyro.optim import ClippedAdam
 
+from ._latent import latent_start
 from ._seeding import seeded_pyro
 
 __all__ = ["LATENT_GUIDES", "FlowFit", "fit_latent_flow"]
@@ -90,13 +91,9 @@ def fit_latent_flow(
     """
     if guide not in LATENT_GUIDES:
         raise ValueError(f"guide must be one of {sorted(LATENT_GUIDES)}, got {guide!r}")
-    if not isinstance(initial, torch.Tensor) or initial.dim() != 1:
-        raise ValueError(f"initial must be a 1-D tensor of shape (D,), got {getattr(initial, 'shape', initial)!r}")
     if num_samples < 1 or steps < 1 or num_particles < 1:
         raise ValueError(f"need num_samples, steps, num_particles >= 1; got {num_samples}, {steps}, {num_particles}")
-    start = initial.detach().to(torch.get_default_dtype()).clone()
-    if not torch.isfinite(torch.as_tensor(potential_fn(start))).all():
-        raise ValueError("potential_fn is not finite at initial; start where exp(-U) > 0")
+    start = latent_start(potential_fn, initial)
     dim = start.shape[0]
 
     # The site's own density cancels in the factor, so the model's density is exp(-U)

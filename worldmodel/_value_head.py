@@ -112,9 +112,11 @@ class ValueHead(nn.Module):
     ) -> torch.Tensor:
         spec = inputs.specs
         features = inputs.features.to(examples.dtype)  # (N, K, F)
-        target = spec.values[spec.targets][inputs.task]  # (N, K, L)
+        target_ids = spec.values[spec.targets]  # (B, K, L)
+        target = target_ids[inputs.task]  # (N, K, L)
         same = ((inputs.tokens == target) & (target != 0)).to(examples.dtype)  # (N, K, L)
-        rows = torch.cat([self.token(inputs.tokens), self.token(target), same.unsqueeze(-1)], -1)  # (N, K, L, 2E+1)
+        embedded = self.token(target_ids)[inputs.task]  # once per task, not per value: (N, K, L, E)
+        rows = torch.cat([self.token(inputs.tokens), embedded, same.unsqueeze(-1)], -1)  # (N, K, L, 2E+1)
         side = F.gelu(self.side_by_side(rows.flatten(2)))  # (N, K, H)
         h = self.example(torch.cat([examples[inputs.task], codes, side, features], -1))  # (N, K, H)
         mask = spec.example_mask[inputs.task]  # (N, K)
