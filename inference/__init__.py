@@ -23,10 +23,12 @@ from ._enumerate import (
     enumerate_search,
 )
 from ._latent import LATENT_KERNELS, MALA, JitteredHMC, LatentSamples, sample_latent
+from ._latent_plots import plot_energy_slice, plot_latent_map
 from ._posterior import ExactPosterior, enumerate_programs, exact_posterior
 from ._scorer import HeuristicScorer, Scorer, WorldModelScorer, as_scorer, output_distance
 from ._search_energy import EnergySearchConfig, energy_search
 from ._search_guided import GuidedSearchConfig, guided_search, primitive_costs
+from ._search_latent import LATENT_METHODS, PRIOR_STARTED, LatentSearchConfig, latent_search
 from ._search_mcmc import MCMCSearchConfig, PolicyEditProposal, mcmc_search
 from ._search_policy import PolicySearchConfig, policy_search
 from ._simulator import Budget, BudgetExhausted, Simulator, SolveResult, verify
@@ -69,6 +71,12 @@ __all__ = [
     "primitive_costs",
     "EnergySearchConfig",
     "energy_search",
+    "LATENT_METHODS",
+    "PRIOR_STARTED",
+    "LatentSearchConfig",
+    "latent_search",
+    "plot_latent_map",
+    "plot_energy_slice",
     "MCMCSearchConfig",
     "PolicyEditProposal",
     "mcmc_search",

@@ -59,6 +59,7 @@ def minimize_gp(
     fit_steps: int = 10,
     seed: int = 0,
     stop_below: float | None = None,
+    start: torch.Tensor | None = None,
 ) -> BayesOptResult:
     """Minimise ``objective`` over the box ``[lower, upper]`` by GP Bayesian optimisation.
 
@@ -74,6 +75,9 @@ def minimize_gp(
         seed: seeds the random points and Pyro inside a forked torch RNG state; the
             caller's global RNGs are left as they were.
         stop_below: stop as soon as a value is at most this (default ``None``: never).
+        start: shape ``(D,)``, a point inside the box evaluated first, in place of the
+            first random one (default ``None``); a search starts where an amortised
+            guess puts it.
 
     Returns:
         A :class:`BayesOptResult`.
@@ -94,12 +98,18 @@ def minimize_gp(
     if evaluations < 1 or initial < 1 or candidates < 1:
         raise ValueError(f"need evaluations, initial, candidates >= 1; got {evaluations}, {initial}, {candidates}")
     dim = lower.shape[0]
+    if start is not None:
+        start = torch.as_tensor(start, dtype=torch.float64)
+        if start.shape != lower.shape or not bool(((lower <= start) & (start <= upper)).all()):
+            raise ValueError(f"start must have shape {tuple(lower.shape)} and lie in the box, got {start}")
     points: list[torch.Tensor] = []  # in the unit cube
     values: list[float] = []
     with seeded_pyro(seed, own_param_store=True):  # the GP's parameters live in Pyro's store
         surrogate = None
         while len(values) < evaluations:
-            if len(values) < initial:
+            if not values and start is not None:
+                unit = (start - lower) / (upper - lower)
+            elif len(values) < initial:
                 unit = torch.rand(dim, dtype=torch.float64)
             else:
                 x, y = torch.stack(points), torch.tensor(values, dtype=torch.float64)

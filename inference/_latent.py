@@ -104,6 +104,8 @@ def sample_latent(
     num_steps: int = 10,
     adapt_mass_matrix: bool = True,
     full_mass: bool = False,
+    max_tree_depth: int = 10,
+    on_draw: Callable[[torch.Tensor], None] | None = None,
 ) -> LatentSamples:
     """Draw ``z ~ exp(−potential_fn(z))`` with Pyro NUTS, HMC or Langevin (MALA).
 
@@ -124,6 +126,10 @@ def sample_latent(
         adapt_mass_matrix: adapt the mass matrix during warm-up (default True).
         full_mass: adapt a dense mass matrix instead of a diagonal one (default
             False); worth it for a few strongly correlated dimensions.
+        max_tree_depth: NUTS's deepest trajectory tree, at most ``2^depth - 1``
+            leapfrog steps a draw (default 10, Pyro's).
+        on_draw: called with every draw ``(D,)`` as it is made, warm-up included; a
+            search checks draws with it and ends the chain by raising.
 
     Returns:
         A :class:`LatentSamples` with ``samples`` of shape ``(num_samples, D)``.
@@ -158,6 +164,8 @@ def sample_latent(
     }
     if kernel == "hmc":
         options["num_steps"] = num_steps
+    if kernel == "nuts":
+        options["max_tree_depth"] = max_tree_depth
     sampler = LATENT_KERNELS[kernel](**options)
     with seeded_pyro(seed):
         mcmc = MCMC(
@@ -166,6 +174,7 @@ def sample_latent(
             warmup_steps=warmup_steps,
             initial_params={"z": start},
             disable_progbar=True,
+            hook_fn=None if on_draw is None else lambda _kernel, draw, _stage, _i: on_draw(draw["z"].detach()),
         )
         mcmc.run()
     samples = mcmc.get_samples()["z"][::thin].detach()  # (N, D)

@@ -13,12 +13,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 
 from worldmodel.datasets import Domain, Task, deepcoder
 
 from ._enumerate import enumerate_search
 from ._search_energy import energy_search
 from ._search_guided import guided_search
+from ._search_latent import LATENT_METHODS, PRIOR_STARTED, latent_search, prior_started_search
 from ._search_mcmc import mcmc_search
 from ._search_policy import policy_search
 from ._simulator import Budget, BudgetExhausted, SolveResult, verify
@@ -31,10 +33,13 @@ METHODS: dict[str, Callable[..., SolveResult]] = {
     "policy": policy_search,
     "energy": energy_search,
     "mcmc": mcmc_search,
+    **{name: partial(latent_search, method=name) for name in LATENT_METHODS},
+    **{f"{name}-prior": partial(prior_started_search, method=name) for name in PRIOR_STARTED},
 }
 """Search methods by name: ``search(task, *, model, budget, domain, seed) -> SolveResult``."""
 
-ANYTIME_METHODS: set[str] = {"enumerate", "guided", "policy", "energy", "mcmc"}
+ANYTIME_METHODS: set[str] = {"enumerate", "guided", "policy", "energy", "mcmc", *LATENT_METHODS,
+                             *(f"{name}-prior" for name in PRIOR_STARTED)}
 """Methods whose run with budget B makes exactly the first B calls of a run with any
 larger budget and stops as soon as it is solved (deterministic for a seed), so that
 one run at the largest budget gives the result at every smaller one."""

@@ -24,6 +24,8 @@ from ._edit_paths import (
     repair_steps,
 )
 from ._features import Featurizer, PairBatch, ProgramBatch, SpecBatch, pair_features
+from ._grammar import GrammarState, ProgramGrammar
+from ._latent_head import DecodedProgram, LatentConfig, LatentHead, LatentPart, LatentTerm
 from ._metrics import EvaluationResult, evaluate
 from ._model import WorldModel
 from ._policy import (
@@ -61,6 +63,13 @@ from ._values import RankedValue, SlotCodec, top_values
 
 __all__ = [
     "DynamicsConfig",
+    "DecodedProgram",
+    "GrammarState",
+    "LatentConfig",
+    "LatentHead",
+    "LatentPart",
+    "LatentTerm",
+    "ProgramGrammar",
     "DynamicsHead",
     "DynamicsPart",
     "DynamicsTerm",

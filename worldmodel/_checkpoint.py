@@ -35,6 +35,7 @@ from worldmodel.datasets import atomic_write_bytes, atomic_write_text
 
 from ._config import ConfigError, ModelConfig, config_from_dict
 from ._dynamics import DYNAMICS_LIMITS, DynamicsConfig, DynamicsHead
+from ._latent_head import LATENT_LIMITS, LatentConfig, LatentHead
 from ._policy import PolicyConfig
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
 ]
 
 DYNAMICS_FORMAT = "worldmodel-dynamics"
+_OPTIONAL_HEADS = ("policy", "dynamics", "latent")  # configs a checkpoint holds when the model has the head
 
 FORMAT = "worldmodel-checkpoint"
 VERSION = 1
@@ -106,6 +108,8 @@ def save_model(model, path: str | os.PathLike) -> None:
         configs["policy"] = model.policy.to_config()
     if getattr(model, "dynamics", None) is not None:
         configs["dynamics"] = model.dynamics.config.to_dict()
+    if getattr(model, "latent", None) is not None:
+        configs["latent"] = model.latent.config.to_dict()
     # The configs also go inside the tensors file, which the checksum covers, so that an
     # edited JSON config is caught. One metadata key: safetensors writes its metadata
     # from a hash map, so with two keys their order (and the bytes) changed run to run.
@@ -120,7 +124,7 @@ def save_model(model, path: str | os.PathLike) -> None:
         "sha256": hashlib.sha256(data).hexdigest(),
         "parameters": sum(v.numel() for v in state.values()),
     }
-    for optional in ("policy", "dynamics"):
+    for optional in _OPTIONAL_HEADS:
         if optional in configs:
             record[optional] = configs[optional]
     atomic_write_text(_sibling(base, ".json"), json.dumps(record, indent=2) + "\n")
@@ -166,6 +170,8 @@ def _check_record(record: dict, meta_path: Path) -> None:
         raise CheckpointError(f"{meta_path}: field 'policy' must be an object (the PolicyConfig) or null")
     if record.get("dynamics") is not None and not isinstance(record["dynamics"], dict):
         raise CheckpointError(f"{meta_path}: field 'dynamics' must be an object (the DynamicsConfig) or null")
+    if record.get("latent") is not None and not isinstance(record["latent"], dict):
+        raise CheckpointError(f"{meta_path}: field 'latent' must be an object (the LatentConfig) or null")
 
 
 def _configs_inside(data: bytes) -> dict | None:
@@ -192,10 +198,10 @@ def _state_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
     return {name: tuple(t.shape) for name, t in model.state_dict().items()}
 
 
-def _dynamics_shapes(config: DynamicsConfig) -> dict[str, tuple[int, ...]]:
-    """The state-dict shapes of a dynamics head of ``config``, allocating nothing."""
+def _head_shapes(head_type: type, config: object) -> dict[str, tuple[int, ...]]:
+    """The state-dict shapes of a head ``head_type(config)``, allocating nothing."""
     with torch.device("meta"):
-        head = DynamicsHead(config)
+        head = head_type(config)
     return {name: tuple(t.shape) for name, t in head.state_dict().items()}
 
 
@@ -212,15 +218,17 @@ def _check_shapes(found: dict[str, tuple[int, ...]], expected: dict[str, tuple[i
 
 
 def _check_fits(state: dict[str, torch.Tensor], config: ModelConfig, policy: PolicyConfig | None,
-                meta_path: Path, tensors_path: Path, dynamics: DynamicsConfig | None = None) -> None:
+                meta_path: Path, tensors_path: Path, dynamics: DynamicsConfig | None = None,
+                latent: LatentConfig | None = None) -> None:
     """Refuse, before a real model is built, a config that does not describe the file."""
     expected = _state_shapes(config)
-    held_dynamics = {k.removeprefix("dynamics."): tuple(v.shape) for k, v in state.items() if k.startswith("dynamics.")}
-    if dynamics is None and held_dynamics:
-        raise CheckpointError(f"{tensors_path}: holds dynamics tensors but {meta_path} has no 'dynamics'")
-    if dynamics is not None:
-        _check_shapes(held_dynamics, _dynamics_shapes(dynamics), "dynamics config", meta_path, tensors_path)
-    found = {k: tuple(v.shape) for k, v in state.items() if not k.startswith(("policy.", "dynamics."))}
+    for name, head_type, head_config in (("dynamics", DynamicsHead, dynamics), ("latent", LatentHead, latent)):
+        held = {k.removeprefix(f"{name}."): tuple(v.shape) for k, v in state.items() if k.startswith(f"{name}.")}
+        if head_config is None and held:
+            raise CheckpointError(f"{tensors_path}: holds {name} tensors but {meta_path} has no {name!r}")
+        if head_config is not None:
+            _check_shapes(held, _head_shapes(head_type, head_config), f"{name} config", meta_path, tensors_path)
+    found = {k: tuple(v.shape) for k, v in state.items() if not k.startswith(("policy.", "dynamics.", "latent."))}
     _check_shapes(found, expected, "config", meta_path, tensors_path)
     held = sum(v.numel() for k, v in state.items() if k.startswith("policy."))
     if policy is None:
@@ -262,6 +270,9 @@ def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "c
         dynamics = None
         if record.get("dynamics") is not None:
             dynamics = config_from_dict(DynamicsConfig, record["dynamics"], limits=DYNAMICS_LIMITS)
+        latent = None
+        if record.get("latent") is not None:
+            latent = config_from_dict(LatentConfig, record["latent"], limits=LATENT_LIMITS)
     except ConfigError as error:
         raise CheckpointError(f"{meta_path}: bad model config: {error}") from None
     # The pair is found by name, so both files may be renamed or copied together
@@ -276,9 +287,9 @@ def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "c
     if hashlib.sha256(data).hexdigest() != record["sha256"]:
         raise CheckpointError(f"{tensors_path}: checksum differs from {meta_path}; the file is corrupt or from another save")
     inside = _configs_inside(data)
-    if inside is not None and (inside.get("model"), inside.get("policy"), inside.get("dynamics")) != (
-        record["model"], record.get("policy"), record.get("dynamics")
-    ):
+    if inside is not None and [inside.get(k) for k in ("model", *_OPTIONAL_HEADS)] != [
+        record.get(k) for k in ("model", *_OPTIONAL_HEADS)
+    ]:
         raise CheckpointError(
             f"{meta_path}: its config differs from the one saved inside {tensors_path} "
             "(the JSON was edited, or is from another save); use the pair save_model wrote"
@@ -288,12 +299,14 @@ def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "c
     except (SafetensorError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"{tensors_path}: unreadable safetensors ({error})") from None
     try:
-        _check_fits(state, config, policy, meta_path, tensors_path, dynamics)
+        _check_fits(state, config, policy, meta_path, tensors_path, dynamics, latent)
         model = WorldModel(config)
         if policy is not None:
             model.attach_policy(policy)
         if dynamics is not None:
             model.attach_dynamics(dynamics)
+        if latent is not None:
+            model.attach_latent(latent)
     except ConfigError as error:
         raise CheckpointError(f"{meta_path}: bad model config: {error}") from None
     try:
@@ -368,7 +381,7 @@ def load_dynamics(path: str | os.PathLike, *, map_location: str | torch.device =
         state = load_tensors(data)
     except (SafetensorError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"{tensors_path}: unreadable safetensors ({error})") from None
-    _check_shapes({k: tuple(v.shape) for k, v in state.items()}, _dynamics_shapes(config), "dynamics config",
+    _check_shapes({k: tuple(v.shape) for k, v in state.items()}, _head_shapes(DynamicsHead, config), "dynamics config",
                   meta_path, tensors_path)
     head = DynamicsHead(config)
     head.load_state_dict(state, strict=True)

@@ -18,6 +18,7 @@ from ._edit_features import Run
 from ._encoders import ProgramEncoder, SpecEncoder, ValueEncoder
 from ._energy import EnergyHead
 from ._features import Environment, Featurizer, PairBatch, ProgramBatch, SpecBatch
+from ._latent_head import DecodedProgram, LatentConfig, LatentHead
 from ._primitive_head import PrimitiveHead, PrimitiveInputs, primitive_inputs
 from ._similarity import SimilarityHead
 from ._value_head import ValueHead, ValueInputs, value_features, value_inputs
@@ -44,6 +45,8 @@ class WorldModel(nn.Module):
         policy: the edit policy head, or ``None`` until one is attached.
         dynamics: the dynamics head (forward / reverse conditionals, Jacobians, spec
             density), or ``None`` until one is attached.
+        latent: the program latent space (autoencoder, ``q(z | x, y)``, ``E(x, y, z)``),
+            or ``None`` until one is attached.
         featurizer: turns tasks and programs into batches.
 
     Example:
@@ -84,6 +87,7 @@ class WorldModel(nn.Module):
         )
         self.policy: nn.Module | None = None
         self.dynamics: DynamicsHead | None = None
+        self.latent: LatentHead | None = None
 
     @property
     def device(self) -> torch.device:
@@ -247,22 +251,94 @@ class WorldModel(nn.Module):
         probabilities = torch.sigmoid(self.primitive_forward(inputs).float())[0].tolist()
         return dict(zip(self.domain.primitives, probabilities))
 
+    # -- the program latent space (worldmodel/_latent_head.py) --------------------------
+
+    def attach_latent(self, config: LatentConfig | None = None) -> LatentHead:
+        """Give the model a program latent space (a new :class:`LatentHead`); returns it.
+
+        ``config``'s ``domain`` is set to this model's, and an unset ``spec_dim`` to the
+        width of :meth:`latent_spec_forward` (default ``LatentConfig()``).
+
+        Raises:
+            ConfigError: ``config.spec_dim`` differs from that width.
+        """
+        import dataclasses
+
+        width = self.config.dim + len(self.domain.primitives)
+        config = config or LatentConfig()
+        config = dataclasses.replace(config, domain=self.domain.name, spec_dim=config.spec_dim or width)
+        if config.spec_dim != width:
+            raise ConfigError(f"LatentConfig.spec_dim must be {width} for this model (dim + primitives), got {config.spec_dim}")
+        self.latent = LatentHead(config, domain=self.domain).to(self.device)
+        return self.latent
+
+    def _require_latent(self) -> LatentHead:
+        if self.latent is None:
+            raise ValueError("this model has no latent space: call model.attach_latent() and train it (worldmodel train --latent)")
+        return self.latent
+
+    def latent_spec_forward(self, inputs: PrimitiveInputs) -> torch.Tensor:
+        """What the latent space reads of B tasks: the pooled spec encoding and the
+        primitive head's probabilities, ``(B, D + P)``."""
+        _, examples, s = self.spec_forward(inputs.specs)
+        return torch.cat([s, torch.sigmoid(self.primitive_head(examples, s, inputs))], -1)
+
+    @torch.no_grad()
+    def latent_spec_features(self, task: Task) -> torch.Tensor:
+        """:meth:`latent_spec_forward` of one task, ``(D + P,)``."""
+        self.check_task(task)
+        inputs = primitive_inputs([task], self.featurizer, max_inputs=self.max_inputs).to(self.device)
+        return self.latent_spec_forward(inputs)[0].float()
+
+    @torch.no_grad()
+    def recognize(self, task: Task) -> torch.distributions.Normal:
+        """``q(z | x, y)``: the amortised Gaussian over the latent of ``task``'s program, batch shape ``(L,)``."""
+        loc, log_scale = self._require_latent().recognize(self.latent_spec_features(task).unsqueeze(0))
+        return torch.distributions.Normal(loc[0], log_scale[0].exp())
+
+    @torch.no_grad()
+    def encode_programs(self, programs: Sequence[Program]) -> torch.Tensor:
+        """Latents ``z`` ``(N, L)`` of ``programs`` alone (the means of ``q(z | φ)``)."""
+        return self._require_latent().encode_programs(programs)[0]
+
+    def decode(self, z: torch.Tensor, *, k: int = 5, input_types=None) -> list[list[DecodedProgram]]:
+        """The ``k`` likeliest well-typed programs of each latent of ``z`` ``(N, L)``, with
+        log-probabilities (see :meth:`LatentHead.decode`).
+
+        Example:
+            >>> from worldmodel.datasets import deepcoder
+            >>> model = WorldModel(ModelConfig(dim=16, token_dim=8))
+            >>> _ = model.attach_latent(LatentConfig(latent_dim=4, hidden=16, embed=8, critic=8))
+            >>> out = model.decode(torch.zeros(2, 4), k=2)
+            >>> [len(group) for group in out]
+            [2, 2]
+        """
+        return self._require_latent().decode(z, k=k, input_types=input_types)
+
     def energy_latent(self, task: Task, z: torch.Tensor) -> torch.Tensor:
-        """Energies ``(N,)`` of latents ``z`` ``(N, D)`` on ``task``, differentiable in ``z``.
+        """``E(x, y, z)`` of latents ``z`` ``(..., L)`` on ``task`` -> ``(...)``, bounded and
+        differentiable in ``z``.
 
         Example:
             >>> from worldmodel.datasets import Task, Example, Type
-            >>> model = WorldModel(ModelConfig(dim=32, token_dim=16))
+            >>> model = WorldModel(ModelConfig(dim=16, token_dim=8))
+            >>> _ = model.attach_latent(LatentConfig(latent_dim=4, hidden=16, embed=8, critic=8))
             >>> task = Task("t", (Example(([3, 1],), [1, 3]),), (Type.LIST,))
-            >>> z = torch.zeros(4, 32, requires_grad=True)
+            >>> z = torch.zeros(3, 4, requires_grad=True)
             >>> model.energy_latent(task, z).sum().backward(); tuple(z.grad.shape)
-            (4, 32)
+            (3, 4)
         """
-        if z.dim() != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"z must have shape (N, {self.latent_dim}), got {tuple(z.shape)}")
-        spec = self.featurizer.specs([task]).to(self.device)
-        _, _, s = self.spec_forward(spec)
-        return self.energy_head(z, s.expand(len(z), -1))
+        head = self._require_latent()
+        if z.shape[-1] != head.latent_dim:
+            raise ValueError(f"z must have shape (..., {head.latent_dim}), got {tuple(z.shape)}")
+        return head.energy(self.latent_spec_features(task), z)
+
+    def latent_potential(self, task: Task) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``U(z) = ½‖z‖² + E(x, y, z)`` on ``task``: minus the log posterior of the latent,
+        up to a constant; ``(..., L) -> (...)``, for the latent samplers."""
+        head = self._require_latent()
+        s = self.latent_spec_features(task)
+        return lambda z: head.potential(s, z)
 
     @torch.no_grad()
     def similarity(

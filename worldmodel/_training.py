@@ -40,6 +40,7 @@ from ._data import TaskSample, sample_task
 from ._dynamics import DynamicsTerm
 from ._energy import chain_ranking_loss, contrastive_loss
 from ._features import Featurizer, PairBatch, ProgramBatch, _Batch
+from ._latent_head import LatentTerm
 from ._metrics import evaluate
 from ._policy_term import PolicyTerm
 from ._primitive_head import PrimitiveTerm
@@ -313,7 +314,8 @@ def fit(
             checkpoint, training resumes from it. ``None``: no files.
         terms: loss terms (default :func:`default_terms`, with the value term when the
             model has a value head, plus :class:`PolicyTerm` when ``model.policy`` is set
-            and :class:`DynamicsTerm` when ``model.dynamics`` is).
+            :class:`DynamicsTerm` when ``model.dynamics`` is and :class:`LatentTerm` when
+            ``model.latent`` is).
         progress: show a tqdm progress bar.
 
     Returns:
@@ -329,6 +331,8 @@ def fit(
             terms.append(PolicyTerm(config.policy_weight, max_length=model.policy.config.max_length))
         if getattr(model, "dynamics", None) is not None:
             terms.append(DynamicsTerm())
+        if getattr(model, "latent", None) is not None:
+            terms.append(LatentTerm())
     terms = _selected_terms(list(terms), config)
     if not train_tasks:
         raise ValueError("fit: train_tasks is empty")

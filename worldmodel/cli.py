@@ -571,6 +571,8 @@ def _fail(message: str) -> None:
 @click.option("--dynamics-layers", type=int, default=1, show_default=True, help="Blocks in the dynamics vector field.")
 @click.option("--dynamics-transition", type=click.Choice(["ode", "residual"]), default="ode", show_default=True,
               help="ode: integrate each statement; residual: one step h + F(h) (the ablation).")
+@click.option("--latent", is_flag=True, help="Also train a program latent space (autoencoder, q(z|x,y), E(x,y,z)).")
+@click.option("--latent-dim", type=int, default=32, show_default=True, help="Width of a new latent space's z.")
 @click.option("--init", "init_path", type=click.Path(), default=None,
               help="Start from this checkpoint's weights (its sizes replace --dim/--token-dim/--no-lookahead).")
 @click.option("--primitive-width", type=int, default=None,
@@ -578,14 +580,14 @@ def _fail(message: str) -> None:
 @click.option("--value-width", type=int, default=None,
               help="Give the model a value head of this hidden width (which values lie on the way to the target).")
 @click.option("--only", default=None,
-              help="Train only this loss term's head (primitives, values or dynamics); every other weight stays.")
+              help="Train only this loss term's head (primitives, values, dynamics or latent); every other weight stays.")
 @click.option("--reuse-batches", is_flag=True,
               help="Featurise the first epoch once and replay its batches on the device (spec-only terms, e.g. --only primitives).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahead, epochs, batch_size, lr, hard_negatives,
           batch_negatives, chain_length, device, no_amp, workers, threads, seed, checkpoint_every, max_steps,
           time_limit, valid_limit, policy, policy_weight, primitive_weight, spec_batch_size, dynamics,
-          dynamics_dim, dynamics_layers, dynamics_transition, init_path, primitive_width, value_width, only,
+          dynamics_dim, dynamics_layers, dynamics_transition, latent, latent_dim, init_path, primitive_width, value_width, only,
           reuse_batches, quiet):
     """Train a world model on DATA; writes OUT/model.safetensors + OUT/model.json."""
     import torch
@@ -594,6 +596,7 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
         CheckpointError,
         ConfigError,
         DynamicsConfig,
+        LatentConfig,
         ModelConfig,
         TrainConfig,
         TrainingDataError,
@@ -626,6 +629,8 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
             model.attach_value_head(width=value_width)
         if dynamics and model.dynamics is None:
             model.attach_dynamics(DynamicsConfig(dim=dynamics_dim, layers=dynamics_layers, transition=dynamics_transition))
+        if latent and model.latent is None:
+            model.attach_latent(LatentConfig(latent_dim=latent_dim))
         train_tasks = load_tasks(data, train_split, model.domain, limit=limit, lazy=True)
         valid_tasks = load_tasks(data, valid_split, model.domain, limit=valid_limit)
         click.echo(f"{len(train_tasks)} training tasks, {len(valid_tasks)} held-out; "
@@ -1008,3 +1013,68 @@ def query_distinguish(tasks_path, program_texts, count, pool, seed, model_path, 
             "ood": ood.get(task.id),
         }))
     _end_query(errors)
+
+
+@main.group(cls=_Group)
+def plot() -> None:
+    """Pictures of the program latent space (matplotlib PNG)."""
+
+
+def _latent_model(model_path: str):
+    """The world model ``model_path`` names, which must have a latent space."""
+    from worldmodel.inference import load_model
+
+    try:
+        model = load_model(model_path)
+    except ValueError as error:
+        _fail(str(error))
+    if getattr(model, "latent", None) is None:
+        _fail(f"--model {model_path}: the model has no latent space (train one with worldmodel train --latent)")
+    return model
+
+
+@plot.command("latent")
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="PNG file to write.")
+@click.option("--programs", type=click.IntRange(min=10, max=100_000), default=2000, show_default=True,
+              help="Random programs (lengths 1-5) to encode.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="The programs' seed.")
+@_QUERY_MODEL_OPTION
+def plot_latent(out, programs, seed, model_path):
+    """A 2-D map of program latents (their two principal axes), coloured by length and output type."""
+    import json
+
+    from worldmodel.inference import plot_latent_map
+
+    info = plot_latent_map(_latent_model(model_path), out, programs=programs, seed=seed)
+    click.echo(json.dumps({"out": out, **info}))
+
+
+@plot.command("energy")
+@click.argument("tasks_path", metavar="TASKS", type=click.Path(exists=True, dir_okay=False))
+@click.option("--index", type=click.IntRange(min=0), default=0, show_default=True, help="Which task of TASKS (0 = first).")
+@click.option("--program", "program_text", default=None,
+              help="A program that solves the task (default: the task's own 'program' field).")
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="PNG file to write.")
+@click.option("--draws", type=click.IntRange(min=1, max=100_000), default=150, show_default=True, help="NUTS draws on the path.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="The chain's seed.")
+@_QUERY_MODEL_OPTION
+def plot_energy(tasks_path, index, program_text, out, draws, seed, model_path):
+    """The latent potential on a 2-D slice through a task's solution, with a NUTS path from q(z | x, y)."""
+    import json
+
+    from worldmodel.inference import plot_energy_slice, verify
+
+    model = _latent_model(model_path)
+    good, errors = _task_file(tasks_path, model.domain)
+    for error in errors:
+        click.echo(str(error), err=True)
+    if index >= len(good):
+        _fail(f"--index {index}: {tasks_path} has {len(good)} good tasks")
+    task = good[index]
+    program = _program(program_text) if program_text is not None else task.program
+    if program is None:
+        _fail(f"{tasks_path}: task {task.id!r} has no 'program' field; pass --program")
+    if not verify(program, task, model.domain):
+        _fail(f"--program: {model.domain.format(program)} does not reproduce the examples of task {task.id!r}")
+    info = plot_energy_slice(model, task, program, out, draws=draws, seed=seed)
+    click.echo(json.dumps({"out": out, "task": task.id, **info}))

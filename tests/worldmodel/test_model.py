@@ -68,13 +68,20 @@ def test_similarity_is_symmetric(model):
     torch.testing.assert_close(model.similarity(task, a, b), model.similarity(task, b, a))
 
 
-def test_energy_latent_is_differentiable(model):
+def test_energy_latent_is_the_latent_spaces_bounded_energy_with_gradients(model):
+    from worldmodel import LatentConfig
+
     task = _task(5)
-    z = model.encode(task, [task.program]).clone().requires_grad_(True)
-    e = model.energy_latent(task, z)
-    torch.testing.assert_close(e, model.energy(task, [task.program]), rtol=1e-5, atol=1e-5)
-    e.sum().backward()
-    assert z.grad is not None and z.grad.abs().sum() > 0
+    head = model.attach_latent(LatentConfig(latent_dim=4, hidden=16, embed=8, critic=8))
+    try:
+        z = model.encode_programs([task.program]).clone().requires_grad_(True)
+        e = model.energy_latent(task, z)
+        assert e.shape == (1,) and float(e.abs().max()) <= head.config.energy_bound
+        e.sum().backward()
+        assert z.grad is not None and z.grad.abs().sum() > 0
+        torch.testing.assert_close(model.latent_potential(task)(z.detach()), 0.5 * z.detach().pow(2).sum(-1) + e.detach())
+    finally:
+        model.latent = None
 
 
 def test_invalid_programs_and_mixed_example_counts(model):
