@@ -25,7 +25,7 @@ from worldmodel.datasets import (
 )
 
 from ._dynamics import DynamicsHead, statement_plan
-from ._values import RankedValue, top_values
+from ._values import RankedValue, SlotDecoder, top_values
 
 __all__ = [
     "ForwardResult",
@@ -62,12 +62,15 @@ class Proposal:
 
     Attributes:
         inputs: the program's arguments.
-        log_prob: the decoder's log-probability of the carried input (higher first).
+        log_prob: the decoder's log-probability of the carried input.
+        forward_log_prob: the forward dynamics' log-probability of the queried output
+            from ``inputs``; proposals are ranked by ``log_prob + forward_log_prob``.
         confirmed: the interpreter maps ``inputs`` to the queried output.
     """
 
     inputs: tuple[Value, ...]
     log_prob: float
+    forward_log_prob: float
     confirmed: bool
 
 
@@ -156,22 +159,39 @@ def _side_candidates(type_: Type, output: Value, head: DynamicsHead, count: int)
 
 
 @torch.no_grad()
-def reverse_query(head: DynamicsHead, program: Program, output: object, *, k: int = 10) -> ReverseResult:
-    """Up to ``k`` candidate inputs for ``output``, each checked with the interpreter.
+def reverse_query(head: DynamicsHead, program: Program, output: object, *, k: int = 10,
+                  candidates: int | None = None) -> ReverseResult:
+    """Up to ``k`` candidate inputs for ``output``, ranked by the model, each checked with the interpreter.
 
     The output's latent is integrated backward along the *carried* chain (each
     statement's carried argument, from the last statement back to an input); the
     other arguments' latents come from a forward rollout of the current guess of the
     inputs. The carried input is decoded with :func:`top_values`; the inputs off the
-    chain are guessed (:func:`_side_candidates`). Proposals are ranked by decoder
-    probability and side-guess rank, and every one is run by the exact interpreter.
+    chain are guessed (:func:`_side_candidates`). Up to ``candidates`` input tuples are
+    decoded this way, and each is scored by the model alone: the decoder's
+    log-probability of its carried input plus the forward dynamics' log-probability of
+    ``output`` from it (the reverse proposal times the forward likelihood). The best
+    ``k`` are then run by the exact interpreter, in that order; the ranking never
+    looks at the interpreter.
+
+    Args:
+        head: the dynamics head.
+        program: the program.
+        output: the queried output.
+        k: proposals returned (default 10).
+        candidates: input tuples decoded and scored before the best ``k`` are kept
+            (default ``max(128, k)``; at least ``k``; on Φ valid, lengths 1-2, 128
+            confirmed 75.8 % in the top 10, 64 74.7 %, 10 72.5 %).
 
     Raises:
         ValueError: ``output`` is not a value of the program's output type within the
-            bounds, or ``k < 1``.
+            bounds, ``k < 1`` or ``candidates < k``.
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
+    candidates = max(128, k) if candidates is None else candidates
+    if candidates < k:
+        raise ValueError(f"candidates must be >= k ({k}), got {candidates}")
     y = check_query_output(program, output, head)
     domain, types = head.domain, program.input_types
     plan = statement_plan(program, domain)
@@ -194,7 +214,8 @@ def reverse_query(head: DynamicsHead, program: Program, output: object, *, k: in
         for i, pick in zip(side, combo):
             row[i] = options[side.index(i)][pick]
         rows.append(row)
-    target = head.encode(head.slot_ids([y], width=width)).expand(len(rows), -1, -1)
+    y_ids = head.slot_ids([y], width=width)
+    target = head.encode(y_ids).expand(len(rows), -1, -1)
     ranked: list[list[RankedValue]] = []
     for _ in range(2):  # the second pass conditions on the first pass's carried input
         latents = head.run_program(program, rows, width=width)
@@ -204,28 +225,37 @@ def reverse_query(head: DynamicsHead, program: Program, output: object, *, k: in
             index = torch.full((len(rows),), primitive, dtype=torch.long, device=head.device)
             h = head.step(h, None if other < 0 else latents[other], index, reverse=True)
         header, element = head.decode(h)
-        ranked = [top_values(header[n], element[n], head.codec, k=k, type_=types[carried]) for n in range(len(rows))]
+        ranked = [top_values(header[n], element[n], head.codec, k=candidates, type_=types[carried])
+                  for n in range(len(rows))]
         if not side or not chain:
             break
         for row, best in zip(rows, ranked):
             row[carried] = best[0].value
     order = sorted(
         ((rank + c, -value.log_prob, c, rank) for c, values in enumerate(ranked) for rank, value in enumerate(values)),
-    )[:k]
-    proposals, seen = [], set()
+    )
+    pool: list[tuple[list[Value], float]] = []
+    seen = set()
     for _, _, c, rank in order:
-        value = ranked[c][rank]
         inputs = list(rows[c])
-        inputs[carried] = value.value
+        inputs[carried] = ranked[c][rank].value
         key = repr(inputs)
-        if key in seen:
-            continue
-        seen.add(key)
+        if key not in seen:
+            seen.add(key)
+            pool.append((inputs, ranked[c][rank].log_prob))
+        if len(pool) == candidates:
+            break
+    header, element = head.decode(head.run_program(program, [inputs for inputs, _ in pool], width=width)[-1])
+    forward = SlotDecoder.log_likelihood(header, element, y_ids.expand(len(pool), -1)).tolist()
+    best = sorted(range(len(pool)), key=lambda i: -(pool[i][1] + forward[i]))[:k]  # stable: ties keep pool order
+    proposals = []
+    for i in best:
+        inputs, log_prob = pool[i]
         try:
             confirmed = domain.run(program, inputs) == y
         except ExecutionError:
             confirmed = False
-        proposals.append(Proposal(tuple(inputs), value.log_prob, confirmed))
+        proposals.append(Proposal(tuple(inputs), log_prob, forward[i], confirmed))
     return ReverseResult(tuple(proposals))
 
 

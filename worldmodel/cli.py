@@ -888,7 +888,8 @@ def query_reverse(program_text, output_text, top_k, dynamics_path):
     click.echo(json.dumps({
         "program": head.domain.format(program),
         "output": output,
-        "proposals": [{"input": list(p.inputs), "log_probability": p.log_prob, "confirmed": p.confirmed}
+        "proposals": [{"input": list(p.inputs), "log_probability": p.log_prob,
+                       "forward_log_probability": p.forward_log_prob, "confirmed": p.confirmed}
                       for p in result.proposals],
         "preimages": [list(x) for x in result.preimages],
     }))

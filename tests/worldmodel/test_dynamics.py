@@ -184,3 +184,16 @@ def test_random_programs_run_in_latent_space_with_one_latent_per_variable():
         inputs = [deepcoder.random_inputs(p.input_types, rng) for _ in range(3)]
         latents = head.run_program(p, inputs)
         assert len(latents) == p.num_variables and all(h.shape[0] == 3 for h in latents)
+
+
+def test_rollouts_and_training_batches_span_every_slot_whatever_the_values():
+    # The vector field attends over all slots, pads included: a query on short lists
+    # must run at the width training uses, or each attention average changes.
+    head = DynamicsHead(TINY)
+    p = deepcoder.parse("a <- [int] | b <- SORT a")
+    assert [h.shape[1] for h in head.run_program(p, [([3, 1],)])] == [head.codec.slots] * 2
+    model = WorldModel(ModelConfig(dim=8, token_dim=8))
+    short = [t for t in random_tasks(12, 3, max_length=2) if all(
+        len(v) < 5 for e in t.examples for v in (*e.inputs, e.output) if isinstance(v, list))]
+    assert short
+    assert DynamicsTerm().build(short, model.featurizer).ids.shape[1] == head.codec.slots

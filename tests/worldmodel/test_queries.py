@@ -114,3 +114,22 @@ def test_spec_density_alarm_rate_on_its_calibration_set_is_the_one_asked():
     assert spec_check(head, [odd])[0].warn
     many = Task("many", (Example((1, 2, 3, 4), 1),), (Type.INT,) * 4)
     assert spec_check(head, [many])[0].warn  # more inputs than the features take
+
+
+def test_reverse_ranks_by_the_model_alone_and_checks_only_the_proposals_it_returns(monkeypatch):
+    runs = []
+    real_run = deepcoder.run
+
+    def counting_run(self, program, inputs):
+        runs.append(list(inputs))
+        return real_run(program, inputs)
+
+    monkeypatch.setattr(type(HEAD.domain), "run", counting_run)  # Domain is frozen: patch its class
+    result = reverse_query(HEAD, TAKE, [1, 2], k=5, candidates=40)
+    scores = [p.log_prob + p.forward_log_prob for p in result.proposals]
+    assert len(result.proposals) == 5 and scores == sorted(scores, reverse=True)
+    assert runs == [list(p.inputs) for p in result.proposals]  # the interpreter sees only these, after ranking
+    wider = reverse_query(HEAD, TAKE, [1, 2], k=5, candidates=200)
+    assert wider.proposals[0].log_prob + wider.proposals[0].forward_log_prob >= scores[0] - 1e-5  # a superset pool
+    with pytest.raises(ValueError, match="candidates must be >= k"):
+        reverse_query(HEAD, TAKE, [1, 2], k=5, candidates=4)
