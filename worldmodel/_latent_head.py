@@ -196,7 +196,8 @@ class LatentHead(nn.Module):
         Args:
             z: ``(N, L)`` latents.
             k: beam width and most programs returned per latent (default 5).
-            input_types: force this signature (a task's), instead of decoding it.
+            input_types: force this signature (a task's), instead of decoding it; the
+                log-probabilities are then conditional on it.
 
         Returns:
             For each latent, up to ``k`` :class:`DecodedProgram` best first (fewer only
