@@ -17,6 +17,7 @@ from collections import defaultdict
 
 import torch
 from worldmodel.datasets import iter_records
+from worldmodel.inference import verify
 
 from worldmodel import WorldModel
 
@@ -46,10 +47,7 @@ def main() -> None:
             exact += sum(group[0].program == t.program for group, t in zip(decoded, chunk))
             for task in chunk:
                 guess = model.decode(model.recognize(task).loc.unsqueeze(0), k=4, input_types=task.input_types)[0]
-                solved += any(
-                    all(model.domain.run(d.program, list(e.inputs)) == e.output for e in task.examples)
-                    for d in guess if _runs(model, d.program, task)
-                )
+                solved += any(verify(d.program, task, model.domain) for d in guess)
         rows[length] = {"programs": len(tasks), "reconstructed": exact / len(tasks), "q_mean_solves": solved / len(tasks)}
         print(f"length {length}: {len(tasks)} programs, reconstructed {exact / len(tasks):.3f}, "
               f"q(z|x,y) mean decodes to a solution {solved / len(tasks):.3f}", flush=True)
@@ -60,17 +58,6 @@ def main() -> None:
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(rows, handle, indent=2)
-
-
-def _runs(model, program, task) -> bool:
-    from worldmodel.datasets import ExecutionError
-
-    try:
-        for e in task.examples:
-            model.domain.run(program, list(e.inputs))
-    except ExecutionError:
-        return False
-    return True
 
 
 if __name__ == "__main__":
