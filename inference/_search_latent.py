@@ -36,7 +36,7 @@ from worldmodel.datasets import Domain, Program, Task
 
 from ._bayes_opt import minimize_gp
 from ._latent import sample_latent
-from ._scorer import output_distance
+from ._scorer import _summed_distance
 from ._seeding import seeded_pyro
 from ._simulator import Budget, BudgetExhausted, Simulator, SolveResult
 from ._svi import fit_latent_flow
@@ -135,11 +135,7 @@ class _Decoder:
                 if outputs == self.simulator.targets:
                     raise _Solved(candidate.program)
                 targets = self.simulator.targets
-                if outputs is None:
-                    d = output_distance(None, targets[0])
-                else:
-                    d = sum(output_distance(o, t) for o, t in zip(outputs, targets)) / len(targets)
-                distance = min(distance, d)
+                distance = min(distance, _summed_distance(outputs, targets) / len(targets))
             best.append(distance)
         return best
 
