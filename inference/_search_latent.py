@@ -12,7 +12,8 @@ The samplers target the latent posterior ``p(z) exp(−E(x, y, z))``
 ``start="q"`` takes ``(loc, scale)`` from the amortised ``q(z | x, y)``
 (:meth:`~worldmodel.WorldModel.recognize`), ``start="prior"`` the prior ``N(0, I)``
 (the ablation). The chains start at ``u = 0``, SVI's flow guide starts as the
-standard normal in ``u``, BO searches the box ``|u| <= bo_box``, and ``amortised``
+standard normal in ``u``, BO proposes among draws of it (and around its best
+latent so far, inside the box ``|u| <= bo_box``), and ``amortised``
 draws ``u ~ N(0, I)`` (random sampling from ``q``, the baseline BO must beat).
 
 * ``nuts`` / ``hmc`` / ``langevin``: Pyro's kernels through
@@ -20,14 +21,14 @@ draws ``u ~ N(0, I)`` (random sampling from ``q``, the baseline BO must beat).
 * ``svi``: :func:`~worldmodel.inference.fit_latent_flow` fits Pyro's IAF flow guide
   to the posterior (``svi_steps`` steps, no simulator call), then its draws are decoded.
 * ``bo``: :func:`~worldmodel.inference.minimize_gp` minimises the decoded programs'
-  :func:`output_distance` to the targets, as the latent-executor design does.
+  :func:`output_distance` to the targets, as the latent-executor design does, a batch
+  of ``chunk`` latents a round.
 * ``amortised``: draws from ``q(z | x, y)``.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 import warnings
 from dataclasses import dataclass
 
@@ -67,10 +68,17 @@ class LatentSearchConfig:
         num_steps: HMC leapfrog steps per draw (default 8).
         max_tree_depth: NUTS's deepest tree (default 4: at most 15 gradients a draw).
         svi_steps: SVI steps before the flow's first draw (default 300).
-        bo_box: BO's box ``[-bo_box, bo_box]`` per dimension of ``u`` (default 2.5).
-        bo_evaluations: BO evaluations before it restarts with a fresh GP (default 300;
-            the GP's refit is cubic in them).
-        chunk: draws decoded in one batch (default 16).
+        bo_box: BO's box ``[-bo_box, bo_box]`` per dimension of ``u`` (default 4: it
+            clips almost no draw of ``q``).
+        bo_evaluations: latents BO evaluates before it restarts with a fresh GP that
+            starts from the best ``chunk`` of them (default 512; the GP's refit is cubic
+            in them).
+        bo_candidates: candidate latents per BO proposal (default 1024): draws of
+            ``q``, and ``bo_local`` of them around the best latent so far.
+        bo_local: that fraction (default 0.5).
+        bo_local_scale: their spread, as a fraction of the box's width (default 0.02,
+            chosen on Φ valid: docs/reproduce/tune_latent_search.py).
+        chunk: draws decoded in one batch, and BO's batch (default 16).
     """
 
     start: str = "q"
@@ -81,18 +89,24 @@ class LatentSearchConfig:
     num_steps: int = 8
     max_tree_depth: int = 4
     svi_steps: int = 300
-    bo_box: float = 2.5
-    bo_evaluations: int = 300
+    bo_box: float = 4.0
+    bo_evaluations: int = 512
+    bo_candidates: int = 1024
+    bo_local: float = 0.5
+    bo_local_scale: float = 0.02
     chunk: int = 16
 
     def __post_init__(self) -> None:
         if self.start not in STARTS:
             raise ValueError(f"LatentSearchConfig.start must be one of {STARTS}, got {self.start!r}")
-        for name in ("beam", "max_draws", "num_steps", "max_tree_depth", "svi_steps", "bo_evaluations", "chunk"):
+        for name in ("beam", "max_draws", "num_steps", "max_tree_depth", "svi_steps", "bo_evaluations", "bo_candidates",
+                     "chunk"):
             if getattr(self, name) < 1:
                 raise ValueError(f"LatentSearchConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.warmup_steps < 0 or not self.step_size > 0 or not self.bo_box > 0:
-            raise ValueError("LatentSearchConfig needs warmup_steps >= 0, step_size > 0 and bo_box > 0")
+        if self.warmup_steps < 0 or not self.step_size > 0 or not self.bo_box > 0 or not self.bo_local_scale > 0:
+            raise ValueError("LatentSearchConfig needs warmup_steps >= 0, and step_size, bo_box, bo_local_scale > 0")
+        if not 0 <= self.bo_local <= 1:
+            raise ValueError(f"LatentSearchConfig.bo_local must lie in [0, 1], got {self.bo_local}")
 
 
 class _Solved(Exception):
@@ -127,8 +141,9 @@ class _Decoder:
         decoded = self.model.decode(z, k=self.beam, input_types=self.task.input_types)
         self.simulator.check()  # decoding costs seconds
         best = []
+        nothing = _summed_distance(None, self.simulator.targets) / len(self.simulator.targets)
         for group in decoded:
-            distance = math.inf
+            distance = nothing  # a latent that decodes to no program is as far as no output
             for candidate in group:
                 self.distinct.add(candidate.program)
                 outputs = self.simulator.outputs(candidate.program)
@@ -231,13 +246,19 @@ def _run(method: str, decoder: _Decoder, potential_u, in_frame, dim: int, seed: 
             while True:
                 decoder.check(in_frame(posterior.sample((config.chunk,)).detach()))
     elif method == "bo":
-        # A GP's refit is cubic in its evaluations: after bo_evaluations it starts afresh
-        # (a new seed, random initial points) rather than slow down.
+        # A batch of latents per round, decoded at once; candidates are draws of the
+        # frame's normal (q) and points around the best latent so far. A GP's refit is
+        # cubic in its evaluations: after bo_evaluations it starts afresh from the best.
         box = torch.full((dim,), config.bo_box)
+        start = torch.zeros(1, dim)
         for restart in itertools.count():
-            minimize_gp(lambda u: decoder.check(in_frame(u.unsqueeze(0)))[0], -box, box,
-                        evaluations=config.bo_evaluations, seed=seed + restart,
-                        start=torch.zeros(dim) if restart == 0 else None)
+            run = minimize_gp(
+                lambda u: decoder.check(in_frame(u)), -box, box, evaluations=config.bo_evaluations,
+                batch=config.chunk, initial=config.chunk, candidates=config.bo_candidates,
+                sample_candidates=lambda n, generator: torch.randn(n, dim, generator=generator).clamp(-box, box),
+                local=config.bo_local, local_scale=config.bo_local_scale, seed=seed + restart, start=start,
+            )
+            start = run.points[torch.argsort(run.values)[: config.chunk]]
     else:  # amortised: random draws from the frame's normal, that is from q(z | x, y)
         generator = torch.Generator().manual_seed(seed)
         while True:

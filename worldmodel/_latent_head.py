@@ -331,17 +331,22 @@ class LatentTerm:
     * ``kl``: ``kl_weight · KL(q(z | φ) ‖ N(0, I))``;
     * ``recognition``: ``-log q(z | x, y)`` at the same ``z`` (detached, so it moves
       only the recognition network), per latent dimension;
-    * ``latent_energy``: InfoNCE of each task's program code against the batch's.
+    * ``latent_energy``: InfoNCE of each task's program code against the batch's;
+    * ``decoding`` (when ``decoding_weight > 0``): ``-log p(φ | z)`` at
+      ``z ~ q(z | x, y)``, reparameterised, per program: ``q``'s draws must decode to
+      the task's program, not merely cover its code (the recognition loss alone fits a
+      broad ``q``, since a spec does not pin one code down).
 
     With ``autoencoder=False`` the codes come from the frozen autoencoder (no
-    reconstruction or KL loss, no gradient to it): only ``q(z | x, y)`` and the energy
-    train, on codes that stay put.
+    reconstruction or KL loss, and :meth:`trained_parameters` leaves it out): only
+    ``q(z | x, y)`` and the energy train, on codes that stay put.
     """
 
     kl_weight: float = 0.1
     autoencoder: bool = True
     recognition_weight: float = 1.0
     energy_weight: float = 1.0
+    decoding_weight: float = 0.0
     name: str = "latent"
     spec_only: bool = True
     head: str = "latent"
@@ -349,6 +354,14 @@ class LatentTerm:
     def build(self, tasks: Sequence[Task], featurizer: Featurizer) -> LatentPart:
         actions, masks = action_batch(ProgramGrammar(featurizer.domain), [task.program for task in tasks])
         return LatentPart(primitive_inputs(tasks, featurizer), actions, masks)
+
+    def trained_parameters(self, model) -> list[nn.Parameter]:
+        """What ``fit`` moves when it trains this term alone: the whole latent head, or
+        without the autoencoder only the spec side (recognition network and critic)."""
+        head = model.latent
+        if self.autoencoder:
+            return list(head.parameters())
+        return [*head.recognition.parameters(), *head.critic_spec.parameters(), *head.critic_latent.parameters()]
 
     def loss(self, model, part: LatentPart) -> dict[str, torch.Tensor]:
         head = model.latent
@@ -369,8 +382,10 @@ class LatentTerm:
         recognition = (0.5 * ((code - r_loc) / r_log_scale.exp()).pow(2) + r_log_scale).mean()
         logits = -head.energy_pairs(s, code)  # (B, B): task i against program j
         infonce = F.cross_entropy(logits, torch.arange(len(logits), device=logits.device))
-        return {
-            **losses,
-            "recognition": self.recognition_weight * recognition,
-            "latent_energy": self.energy_weight * infonce,
-        }
+        losses |= {"recognition": self.recognition_weight * recognition, "latent_energy": self.energy_weight * infonce}
+        if self.decoding_weight:
+            drawn = r_loc + r_log_scale.exp() * torch.randn_like(r_loc)
+            log_p = head.decode_logits(drawn, part.actions, part.masks)
+            picked = log_p.gather(-1, part.actions.unsqueeze(-1)).squeeze(-1)
+            losses["decoding"] = -self.decoding_weight * (picked * (part.actions != 0)).sum(1).mean()
+        return losses

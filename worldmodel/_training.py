@@ -371,10 +371,12 @@ def _selected_terms(terms: list, config: TrainConfig) -> list:
 
 
 def _trained_parameters(model, terms: list, config: TrainConfig) -> list:
-    """The weights the optimiser moves: all, or those of the head ``config.only`` trains."""
+    """The weights the optimiser moves: all, or those of the head ``config.only`` trains
+    (the term's own ``trained_parameters(model)`` where it has one)."""
     if config.only is None:
         return list(model.parameters())
-    return list(getattr(model, terms[0].head).parameters())
+    chooser = getattr(terms[0], "trained_parameters", None)
+    return chooser(model) if chooser is not None else list(getattr(model, terms[0].head).parameters())
 
 
 @torch.no_grad()

@@ -8,7 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from worldmodel.datasets import Example, Task, Type, deepcoder
 
-from worldmodel import LatentConfig, LatentHead, ModelConfig, TrainConfig, WorldModel, fit
+from worldmodel import (
+    LatentConfig,
+    LatentHead,
+    LatentTerm,
+    ModelConfig,
+    TrainConfig,
+    WorldModel,
+    fit,
+)
 
 TINY = LatentConfig(latent_dim=4, hidden=32, embed=16, critic=16, spec_dim=16)
 
@@ -76,6 +84,28 @@ def test_training_the_latent_term_alone_reconstructs_its_programs():
     exact = sum(group[0].program == t.program for group, t in zip(decoded, tasks))
     assert exact >= 15, exact
     assert all(torch.equal(p, before[name]) for name, p in model.named_parameters() if name in before)
+
+
+def test_the_decoding_loss_trains_only_the_spec_side_and_makes_q_decode_the_program():
+    torch.manual_seed(0)
+    model = WorldModel(ModelConfig(dim=16, token_dim=8))
+    model.attach_latent(LatentConfig(latent_dim=8, hidden=64, embed=16, critic=16))
+    tasks = _tasks(16, seed=0)
+    config = TrainConfig(epochs=200, batch_size=16, lr=3e-3, warmup=10, only="latent", valid_limit=0, workers=0, seed=0)
+    fit(model, tasks, [], config, progress=False, terms=[LatentTerm()])
+    autoencoder = {n: p.clone() for n, p in model.latent.named_parameters()
+                   if n.split(".")[0] not in ("recognition", "critic_spec", "critic_latent")}
+
+    def q_decodes() -> int:
+        return sum(model.decode(model.recognize(t).loc[None], k=1, input_types=t.input_types)[0][0].program == t.program
+                   for t in tasks)
+
+    before = q_decodes()
+    refit = TrainConfig(epochs=300, batch_size=16, lr=1e-2, warmup=10, only="latent", valid_limit=0, workers=0, seed=1)
+    fit(model, tasks, [], refit, progress=False, terms=[LatentTerm(autoencoder=False, decoding_weight=1.0)])
+    assert all(torch.equal(p, autoencoder[n]) for n, p in model.latent.named_parameters() if n in autoencoder)
+    after = q_decodes()
+    assert after >= 12 and after > before, (before, after)
 
 
 def test_the_energy_is_bounded_and_the_potential_has_gradients():
