@@ -26,6 +26,7 @@ from ._edit_paths import (
 from ._features import Featurizer, PairBatch, ProgramBatch, SpecBatch, pair_features
 from ._grammar import GrammarState, ProgramGrammar
 from ._latent_head import DecodedProgram, LatentConfig, LatentHead, LatentPart, LatentTerm
+from ._memory import MemoryEntry, MemoryFileError, TaskMemories, TaskMemory
 from ._metrics import EvaluationResult, evaluate
 from ._model import WorldModel
 from ._policy import (
@@ -62,6 +63,10 @@ from ._value_head import ValueHead, ValueInputs, ValuePart, ValueTerm, value_fea
 from ._values import RankedValue, SlotCodec, top_values
 
 __all__ = [
+    "MemoryEntry",
+    "MemoryFileError",
+    "TaskMemories",
+    "TaskMemory",
     "DynamicsConfig",
     "DecodedProgram",
     "GrammarState",
