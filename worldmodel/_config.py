@@ -175,6 +175,9 @@ class TrainConfig:
             epoch's batches on the device and replay them, in a new order, in later
             epochs: featurisation then runs once instead of bounding every epoch
             (default False).
+        lr_by_time: with ``time_limit``, the cosine decay runs over this run's seconds
+            rather than over ``epochs``, so it ends when the time does, whatever the
+            throughput (default False; needs ``time_limit``).
 
     Example:
         >>> TrainConfig(epochs=2, batch_size=8).batch_size
@@ -209,6 +212,7 @@ class TrainConfig:
     spec_batch_size: int | None = None
     only: str | None = None
     reuse_batches: bool = False
+    lr_by_time: bool = False
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -226,6 +230,8 @@ class TrainConfig:
             )
         if self.time_limit is not None and self.time_limit <= 0:
             raise ConfigError(f"TrainConfig.time_limit must be > 0 seconds or None, got {self.time_limit!r}")
+        if self.lr_by_time and self.time_limit is None:
+            raise ConfigError("TrainConfig.lr_by_time needs time_limit (the seconds the cosine runs over); set both")
         _within(self, TRAIN_LIMITS)
 
     def to_dict(self) -> dict:

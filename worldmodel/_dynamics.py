@@ -23,7 +23,7 @@ as ``interpreter_run`` does for the other terms) and supervises every statement.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import nn
@@ -79,6 +79,8 @@ class DynamicsConfig:
         adjoint: backpropagate with the adjoint method (``odeint_adjoint``: memory
             constant in the steps, more compute); default False.
         max_inputs: inputs the spec-density features reserve (default 3).
+        numeric_readout: the decoder adds a :class:`~worldmodel._values.NumericReadout`
+            (a peak at a computed scalar) to its element logits (default False).
 
     Example:
         >>> DynamicsConfig(dim=32, heads=4).dim
@@ -94,6 +96,7 @@ class DynamicsConfig:
     steps: int = 2
     adjoint: bool = False
     max_inputs: int = 3
+    numeric_readout: bool = False
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -229,7 +232,7 @@ class DynamicsHead(nn.Module):
         self.codec = SlotCodec(domain.bounds)
         d = config.dim
         self.encoder = SlotEncoder(self.codec, d)
-        self.decoder = SlotDecoder(self.codec, d)
+        self.decoder = SlotDecoder(self.codec, d, numeric=config.numeric_readout)
         self.field = _VectorField(d, config.heads, config.layers, len(domain.primitives))
         self.no_other = nn.Parameter(torch.zeros(d))
         self.density = _SpecDensity((config.max_inputs + 1) * d)
@@ -240,6 +243,42 @@ class DynamicsHead(nn.Module):
 
     def to_config(self) -> DynamicsConfig:
         return self.config
+
+    def grown(self, *, layers: int | None = None, numeric_readout: bool | None = None) -> DynamicsHead:
+        """A copy with more vector-field blocks or the numeric readout, computing the same function.
+
+        The blocks added after the trained ones start as identities (their attention
+        output and last MLP layer are zero) and the readout starts at (almost) zero, so
+        training the grown head continues from where this one stopped.
+
+        Args:
+            layers: blocks in the copy (default this head's; not fewer).
+            numeric_readout: give the copy's decoder the readout (default this head's;
+                a readout cannot be taken away).
+
+        Raises:
+            ConfigError: fewer layers, or the readout removed.
+
+        Example:
+            >>> head = DynamicsHead(DynamicsConfig(dim=16, heads=2))
+            >>> head.grown(layers=3, numeric_readout=True).config.layers
+            3
+        """
+        c = self.config
+        layers = c.layers if layers is None else layers
+        numeric_readout = c.numeric_readout if numeric_readout is None else numeric_readout
+        if layers < c.layers:
+            raise ConfigError(f"grown: layers ({layers}) must be at least this head's {c.layers}")
+        if c.numeric_readout and not numeric_readout:
+            raise ConfigError("grown: numeric_readout=False would drop this head's trained readout")
+        config = replace(c, layers=layers, numeric_readout=numeric_readout)
+        head = DynamicsHead(config, domain=self.domain).to(self.device)
+        head.load_state_dict(self.state_dict(), strict=False)  # the new tensors keep their start
+        for block in head.field.blocks[c.layers :]:
+            for layer in (block.attention.out_proj, block.mlp[-1]):
+                nn.init.zeros_(layer.weight)
+                nn.init.zeros_(layer.bias)
+        return head
 
     # -- values -----------------------------------------------------------------------------
 

@@ -292,6 +292,13 @@ def _lr_factor(step: int, warmup: int, total: int) -> float:
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def _lr_factor_by_time(step: int, warmup: int, fraction: float) -> float:
+    """:func:`_lr_factor` with the cosine over ``fraction`` of the time limit spent."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, max(0.0, fraction))))
+
+
 def fit(
     model,
     train_tasks: Sequence[Task],
@@ -403,7 +410,14 @@ def _fit(model, train_tasks, valid_tasks, config: TrainConfig, out, terms, train
     optimizer = torch.optim.AdamW(trained, lr=config.lr, weight_decay=config.weight_decay)
     batches_per_epoch = math.ceil(len(train_tasks) / config.step_tasks)
     total = config.epochs * batches_per_epoch
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _lr_factor(s, config.warmup, total))
+    clock = {"start": time.perf_counter()}  # reset when the run's steps begin
+
+    def factor(s: int) -> float:
+        if config.lr_by_time:
+            return _lr_factor_by_time(s, config.warmup, (time.perf_counter() - clock["start"]) / config.time_limit)
+        return _lr_factor(s, config.warmup, total)
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     out = Path(out) if out is not None else None
     epoch, start, step, history, resumed = 0, 0, 0, [], None
     # The running totals of the epoch in progress; a checkpoint taken mid-epoch keeps
@@ -424,7 +438,7 @@ def _fit(model, train_tasks, valid_tasks, config: TrainConfig, out, terms, train
                 }
             scheduler.last_epoch = step
             for group in optimizer.param_groups:
-                group["lr"] = config.lr * _lr_factor(step, config.warmup, total)
+                group["lr"] = config.lr * factor(step)
             resumed = str(checkpoint)
             print(f"resumed from {checkpoint} (epoch {epoch}, batch {start}, step {step})", file=sys.stderr)
         atomic_write_text(out / "train_config.json", json.dumps(config.to_dict(), indent=2) + "\n")
@@ -445,7 +459,7 @@ def _fit(model, train_tasks, valid_tasks, config: TrainConfig, out, terms, train
             save_training_checkpoint(out / "checkpoints", model, optimizer, state, keep=config.keep_checkpoints)
 
     stopped = False
-    run_start = time.perf_counter()
+    run_start = clock["start"] = time.perf_counter()
     replay: list[dict] = []  # the first epoch's batches, on the device, when reused
     while epoch < config.epochs and not stopped:
         dataset = _EpochBatches(train_tasks, model.featurizer, config, terms, epoch)

@@ -21,7 +21,7 @@ from torch import nn
 
 from worldmodel.datasets import Bounds, Type, Value
 
-__all__ = ["SlotCodec", "SlotEncoder", "SlotDecoder", "RankedValue", "top_values"]
+__all__ = ["SlotCodec", "SlotEncoder", "SlotDecoder", "NumericReadout", "RankedValue", "top_values"]
 
 
 @dataclass(frozen=True)
@@ -128,22 +128,74 @@ class SlotEncoder(nn.Module):
         return h + self.numeric(features.to(h.dtype)) + self.position.weight[:width]
 
 
+class NumericReadout(nn.Module):
+    """A peak at a scalar the latent computes, added to each element slot's logits.
+
+    A linear decoder reads a class off one direction per value, so a sum or a count
+    (a scalar that attention over the slots computes linearly) would need that scalar
+    turned into a one-of-512 code first. This readout adds ``-a (v - s)^2`` to the
+    logit of every element value ``v``, where the slot's latent gives the centre ``s``
+    and the precision ``a >= 0``: a sharp peak at the nearest integer to ``s``.
+
+    It starts as (almost) nothing: ``s`` is the expectation under the linear logits
+    plus a zero-initialised correction and ``a = softplus(-16) ~ 1e-7``, so a trained
+    head given the readout (:meth:`DynamicsHead.grown`) keeps its function.
+
+    Args:
+        codec: the slot layout.
+        dim: width d of a slot latent.
+
+    Shapes: ``h`` ``(..., d)`` and ``logits`` ``(..., V)`` -> ``(..., V)``.
+    """
+
+    CENTRE_SCALE = 64.0
+    """Values the centre moves per unit of its raw output (a step of Adam moves the raw
+    output by about ``lr`` per weight, so the centre moves a few values per step)."""
+    PRECISION_GAIN = 4.0
+    PRECISION_OFFSET = -16.0
+
+    def __init__(self, codec: SlotCodec, dim: int):
+        super().__init__()
+        self.proj = nn.Linear(dim, 2)
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+        lo = codec.bounds.min_value
+        self.register_buffer("values", torch.arange(codec.num_values, dtype=torch.float32) + lo, persistent=False)
+
+    def forward(self, h: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        raw_centre, raw_precision = self.proj(h).float().unbind(-1)  # each (...)
+        mean = (torch.softmax(logits.float(), -1) * self.values).sum(-1)
+        centre = mean + self.CENTRE_SCALE * raw_centre
+        precision = nn.functional.softplus(self.PRECISION_GAIN * raw_precision + self.PRECISION_OFFSET)
+        return -precision.unsqueeze(-1) * (self.values - centre.unsqueeze(-1)).pow(2)  # (..., V)
+
+
 class SlotDecoder(nn.Module):
     """Per-slot logits: the header's ``(N, H)`` and the elements' ``(N, W - 1, V)``.
 
     The element logits leave out the pad id: a decoded value is read only from the
     slots its header uses.
+
+    Args:
+        codec: the slot layout.
+        dim: width d of a slot latent.
+        numeric: add a :class:`NumericReadout` to the element logits (default False).
     """
 
-    def __init__(self, codec: SlotCodec, dim: int):
+    def __init__(self, codec: SlotCodec, dim: int, *, numeric: bool = False):
         super().__init__()
         self.norm = nn.LayerNorm(dim)
         self.header = nn.Linear(dim, codec.num_headers)
         self.element = nn.Linear(dim, codec.num_values)
+        self.numeric = NumericReadout(codec, dim) if numeric else None
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.norm(h)
-        return self.header(h[..., 0, :]), self.element(h[..., 1:, :])
+        slots = h[..., 1:, :]  # (N, W - 1, d)
+        element = self.element(slots)
+        if self.numeric is not None:
+            element = element + self.numeric(slots, element)
+        return self.header(h[..., 0, :]), element
 
     @staticmethod
     def log_likelihood(header: torch.Tensor, element: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:

@@ -583,12 +583,14 @@ def _fail(message: str) -> None:
               help="Train only this loss term's head (primitives, values, dynamics or latent); every other weight stays.")
 @click.option("--reuse-batches", is_flag=True,
               help="Featurise the first epoch once and replay its batches on the device (spec-only terms, e.g. --only primitives).")
+@click.option("--lr-by-time", is_flag=True,
+              help="Run the cosine decay over --time-limit rather than over --epochs (it ends when the time does).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahead, epochs, batch_size, lr, hard_negatives,
           batch_negatives, chain_length, device, no_amp, workers, threads, seed, checkpoint_every, max_steps,
           time_limit, valid_limit, policy, policy_weight, primitive_weight, spec_batch_size, dynamics,
           dynamics_dim, dynamics_layers, dynamics_transition, latent, latent_dim, init_path, primitive_width, value_width, only,
-          reuse_batches, quiet):
+          reuse_batches, lr_by_time, quiet):
     """Train a world model on DATA; writes OUT/model.safetensors + OUT/model.json."""
     import torch
 
@@ -615,7 +617,7 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
             checkpoint_every=checkpoint_every, max_steps=max_steps, valid_limit=valid_limit,
             time_limit=None if time_limit is None else 60 * time_limit,
             policy_weight=policy_weight, primitive_weight=primitive_weight, spec_batch_size=spec_batch_size,
-            only=only, reuse_batches=reuse_batches,
+            only=only, reuse_batches=reuse_batches, lr_by_time=lr_by_time,
         )
         if device.startswith("cuda") and not torch.cuda.is_available():
             _fail(f"--device {device}: CUDA is not available on this machine; use --device cpu")

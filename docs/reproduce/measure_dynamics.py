@@ -31,8 +31,14 @@ def main() -> None:
     parser.add_argument("--reverse-per-length", type=int, default=None, help="programs for reverse (default per-length)")
     parser.add_argument("--lengths", default=None, help="comma-separated program lengths (default all)")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--reverse-options", default="{}",
+                        help='JSON keyword arguments of reverse_query, e.g. \'{"refine": 0, "guesses": false}\' '
+                             "(default {}: its defaults)")
+    parser.add_argument("--no-forward", action="store_true", help="measure reverse only")
     args = parser.parse_args()
     torch.manual_seed(0)
+    torch.set_num_threads(1)  # the local machine is shared
+    reverse_options = json.loads(args.reverse_options)
     head = load_dynamics(args.dynamics).eval()
     reverse_limit = args.reverse_per_length or args.per_length
     lengths = None if args.lengths is None else {int(n) for n in args.lengths.split(",")}
@@ -46,20 +52,21 @@ def main() -> None:
     for length in sorted(by_length):
         forward_hits = forward_total = reverse_hits = reverse_total = 0
         for index, task in enumerate(by_length[length]):
-            inputs = [list(e.inputs) for e in task.examples]
-            predictions = forward_batch(head, task.program, inputs, k=1)
-            for example, prediction in zip(task.examples, predictions):
-                forward_hits += prediction.top == example.output
-                forward_total += 1
+            if not args.no_forward:
+                inputs = [list(e.inputs) for e in task.examples]
+                predictions = forward_batch(head, task.program, inputs, k=1)
+                for example, prediction in zip(task.examples, predictions):
+                    forward_hits += prediction.top == example.output
+                    forward_total += 1
             if index < reverse_limit:
                 for example in task.examples:
-                    result = reverse_query(head, task.program, example.output, k=10)
+                    result = reverse_query(head, task.program, example.output, k=10, **reverse_options)
                     reverse_hits += bool(result.preimages)
                     reverse_total += 1
         rows[length] = {
             "programs": len(by_length[length]),
             "forward_pairs": forward_total,
-            "forward_top1": forward_hits / forward_total,
+            "forward_top1": forward_hits / forward_total if forward_total else None,
             "reverse_pairs": reverse_total,
             "reverse_top10": reverse_hits / reverse_total if reverse_total else None,
         }
@@ -67,11 +74,15 @@ def main() -> None:
     print("| length | programs | forward pairs | forward top-1 exact | reverse pairs | reverse top-10 confirmed |")
     print("|---|---|---|---|---|---|")
     for length, r in rows.items():
-        print(f"| {length} | {r['programs']} | {r['forward_pairs']} | {r['forward_top1']:.3f} | "
-              f"{r['reverse_pairs']} | {r['reverse_top10']:.3f} |")
+        def cell(x):
+            return "-" if x is None else f"{x:.3f}"
+
+        print(f"| {length} | {r['programs']} | {r['forward_pairs']} | {cell(r['forward_top1'])} | "
+              f"{r['reverse_pairs']} | {cell(r['reverse_top10'])} |")
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"dynamics": args.dynamics, "split": args.split, "rows": rows}, handle, indent=2)
+            json.dump({"dynamics": args.dynamics, "split": args.split, "reverse_options": reverse_options, "rows": rows},
+                      handle, indent=2)
 
 
 if __name__ == "__main__":

@@ -197,3 +197,45 @@ def test_rollouts_and_training_batches_span_every_slot_whatever_the_values():
         len(v) < 5 for e in t.examples for v in (*e.inputs, e.output) if isinstance(v, list))]
     assert short
     assert DynamicsTerm().build(short, model.featurizer).ids.shape[1] == head.codec.slots
+
+
+def test_a_grown_head_computes_what_the_head_did_and_trains_on():
+    torch.manual_seed(2)
+    head = DynamicsHead(DynamicsConfig(dim=16, heads=2, transition="residual")).eval()
+    grown = head.grown(layers=3, numeric_readout=True).eval()
+    assert grown.config.layers == 3 and grown.config.numeric_readout
+    assert sum(p.numel() for p in grown.parameters()) > sum(p.numel() for p in head.parameters())
+    p = deepcoder.parse("a <- [int] | b <- int | c <- TAKE b a | d <- SORT c")
+    inputs = [([5, -3, 9], 2), ([], 0), ([1, 1, 250, -256], 3)]
+    with torch.no_grad():
+        before = [t for t in head.decode(head.run_program(p, inputs)[-1])]
+        after = [t for t in grown.decode(grown.run_program(p, inputs)[-1])]
+    torch.testing.assert_close(after[0], before[0])
+    torch.testing.assert_close(torch.log_softmax(after[1], -1), torch.log_softmax(before[1], -1), atol=0.05, rtol=0)
+    # The new blocks and the readout get gradients once the zeroed layers move.
+    model = WorldModel(ModelConfig(dim=8, token_dim=8))
+    model.attach_dynamics(grown.train())
+    term = DynamicsTerm()
+    sum(term.loss(model, term.build(random_tasks(6, 0, max_length=3), model.featurizer)).values()).backward()
+    for name in ("field.blocks.2.mlp.2.weight", "field.blocks.2.attention.out_proj.weight", "decoder.numeric.proj.weight"):
+        assert float(dict(grown.named_parameters())[name].grad.abs().sum()) > 0, name
+
+
+def test_grown_refuses_to_shrink_and_round_trips(tmp_path):
+    head = DynamicsHead(DynamicsConfig(dim=16, heads=2, layers=2, numeric_readout=True))
+    with pytest.raises(ConfigError, match="layers"):
+        head.grown(layers=1)
+    with pytest.raises(ConfigError, match="numeric_readout"):
+        head.grown(numeric_readout=False)
+    save_dynamics(head, tmp_path / "h")
+    loaded = load_dynamics(tmp_path / "h")
+    assert loaded.config == head.config
+    p = deepcoder.parse("a <- [int] | b <- SUM a")
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.decode(loaded.run_program(p, [([1, 2],)])[-1])[1],
+                                   head.decode(head.run_program(p, [([1, 2],)])[-1])[1])
+
+
+def test_a_config_written_before_the_readout_existed_loads_without_it():
+    fields = {k: v for k, v in TINY.to_dict().items() if k != "numeric_readout"}
+    assert config_from_dict(DynamicsConfig, fields, limits=DYNAMICS_LIMITS).numeric_readout is False

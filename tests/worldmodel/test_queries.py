@@ -116,7 +116,8 @@ def test_spec_density_alarm_rate_on_its_calibration_set_is_the_one_asked():
     assert spec_check(head, [many])[0].warn  # more inputs than the features take
 
 
-def test_reverse_ranks_by_the_model_alone_and_checks_only_the_proposals_it_returns(monkeypatch):
+@pytest.mark.parametrize("options", [{"refine": 0, "guesses": False}, {}, {"refine": 2, "alternatives": 3, "variants": 40}])
+def test_reverse_ranks_by_the_model_alone_and_checks_only_the_proposals_it_returns(monkeypatch, options):
     runs = []
     real_run = deepcoder.run
 
@@ -125,11 +126,48 @@ def test_reverse_ranks_by_the_model_alone_and_checks_only_the_proposals_it_retur
         return real_run(program, inputs)
 
     monkeypatch.setattr(type(HEAD.domain), "run", counting_run)  # Domain is frozen: patch its class
-    result = reverse_query(HEAD, TAKE, [1, 2], k=5, candidates=40)
+    result = reverse_query(HEAD, TAKE, [1, 2], k=5, candidates=40, **options)
     scores = [p.log_prob + p.forward_log_prob for p in result.proposals]
     assert len(result.proposals) == 5 and scores == sorted(scores, reverse=True)
     assert runs == [list(p.inputs) for p in result.proposals]  # the interpreter sees only these, after ranking
-    wider = reverse_query(HEAD, TAKE, [1, 2], k=5, candidates=200)
+    wider = reverse_query(HEAD, TAKE, [1, 2], k=5, candidates=200, **options)
     assert wider.proposals[0].log_prob + wider.proposals[0].forward_log_prob >= scores[0] - 1e-5  # a superset pool
     with pytest.raises(ValueError, match="candidates must be >= k"):
         reverse_query(HEAD, TAKE, [1, 2], k=5, candidates=4)
+
+
+@pytest.mark.parametrize("options", [{"refine": -1}, {"alternatives": 0}, {"sweeps": 0}, {"passes": 0}])
+def test_reverse_refuses_bad_search_options(options):
+    with pytest.raises(ValueError, match="refine must be >= 0"):
+        reverse_query(HEAD, TAKE, [1, 2], **options)
+
+
+def test_the_carried_guesses_join_the_pool_with_the_decoders_log_probability():
+    from worldmodel._queries import _carried_guesses, _reverse_pool, _value_log_prob
+    from worldmodel._values import top_values
+
+    assert _carried_guesses(Type.LIST, [3, 1]) == [[3, 1], []]
+    assert _carried_guesses(Type.LIST, 4) == [[4], []]
+    assert _carried_guesses(Type.INT, [3, 1]) == [2, 0] and _carried_guesses(Type.INT, 0) == [0]
+    generator = torch.Generator().manual_seed(0)
+    header = torch.randn(HEAD.codec.num_headers, generator=generator)
+    element = torch.randn(HEAD.codec.slots - 1, HEAD.codec.num_values, generator=generator) * 3
+    for type_ in (Type.LIST, Type.INT):  # the same log-probability top_values ranks by
+        for ranked in top_values(header, element, HEAD.codec, k=3, type_=type_):
+            assert math.isclose(_value_log_prob(header, element, ranked.value, HEAD, type_), ranked.log_prob, abs_tol=1e-5)
+    sort = deepcoder.parse("a <- [int] | b <- SORT a")
+    pool = _reverse_pool(HEAD, sort, [1, 5, 9], k=3, candidates=3, refine=0, alternatives=1, sweeps=1, passes=1,
+                         guesses=True)
+    assert [[1, 5, 9]] in [inputs for inputs, _, _ in pool] and len(pool) <= 3 + 2
+
+
+def test_refinement_scores_one_element_changes_of_its_seed_by_the_model():
+    from worldmodel._queries import _refine
+
+    p = deepcoder.parse("a <- [int] | b <- MAP (*2) a")
+    y_ids = HEAD.slot_ids([[2, 4]], width=HEAD.codec.slots)
+    element_lp = torch.log_softmax(torch.randn(HEAD.codec.slots - 1, HEAD.codec.num_values), -1)
+    found = _refine(HEAD, p, y_ids, 0, [[7, 7]], (0.0, -50.0), element_lp, alternatives=2, sweeps=1)
+    singles = [inputs[0] for inputs, _, _ in found[:4]]
+    assert len(singles) == 4 and all(sum(a != b for a, b in zip(v, [7, 7])) == 1 for v in singles)
+    assert all(math.isfinite(lp) and math.isfinite(f) for _, lp, f in found)

@@ -1,6 +1,7 @@
 """fit: resume continues at the right step; a small CPU run beats a random energy."""
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -121,6 +122,7 @@ def test_losses_under_bf16_autocast_are_finite():
         ({"workers": -2}, "workers"),
         ({"max_steps": 0}, "max_steps"),
         ({"time_limit": -5.0}, "time_limit"),
+        ({"lr_by_time": True}, "lr_by_time needs time_limit"),
     ],
 )
 def test_bad_train_config(kwargs, match):
@@ -136,3 +138,31 @@ def test_train_config_from_dict_rejects_unknown_fields():
     assert TrainConfig.from_dict({"epochs": 2}).epochs == 2
     with pytest.raises(ConfigError, match="unknown field.*epoch_count"):
         TrainConfig.from_dict({"epoch_count": 2})
+
+
+def test_the_cosine_by_time_warms_up_by_steps_and_ends_with_the_time():
+    from worldmodel._training import _lr_factor, _lr_factor_by_time
+
+    assert _lr_factor_by_time(0, 10, 0.5) == _lr_factor(0, 10, 100) == 0.1
+    assert _lr_factor_by_time(50, 10, 0.0) == 1.0
+    assert abs(_lr_factor_by_time(50, 10, 0.5) - 0.55) < 1e-12
+    assert abs(_lr_factor_by_time(50, 10, 1.0) - 0.1) < 1e-12 and _lr_factor_by_time(50, 10, 3.0) == _lr_factor_by_time(50, 10, 1.0)
+
+
+def test_fit_with_lr_by_time_decays_the_rate_over_the_time_limit(monkeypatch):
+    import worldmodel._training as training
+
+    seconds = iter(range(0, 10**6, 10))  # each reading of the clock is 10 s later
+    monkeypatch.setattr(training.time, "perf_counter", lambda: float(next(seconds)))
+    model = WorldModel(TINY)
+    rates = []
+    original = torch.optim.AdamW.step
+
+    def step(self, *args, **kwargs):
+        rates.append(self.param_groups[0]["lr"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", step)
+    config = _config(batch_size=4, epochs=50, warmup=0, lr=1e-2, time_limit=10**4, lr_by_time=True)
+    fit(model, random_tasks(8, 3), random_tasks(1, 4), replace(config, max_steps=6), progress=False)
+    assert len(rates) == 6 and rates == sorted(rates, reverse=True) and rates[0] < 1e-2

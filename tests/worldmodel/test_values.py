@@ -52,3 +52,36 @@ def test_top_values_keeps_to_the_asked_type():
     assert all(isinstance(r.value, int) for r in top_values(header, element, CODEC, k=5, type_=Type.INT))
     lists = top_values(header, element, CODEC, k=5, type_=Type.LIST)
     assert all(isinstance(r.value, list) and len(r.value) <= 4 for r in lists)
+
+
+def test_the_numeric_readout_starts_near_zero_and_can_peak_at_an_exact_integer():
+    from worldmodel._values import NumericReadout
+
+    readout = NumericReadout(CODEC, 8)
+    generator = torch.Generator().manual_seed(1)
+    h = torch.randn(3, 5, 8, generator=generator)
+    logits = torch.randn(3, 5, CODEC.num_values, generator=generator)
+    assert float(readout(h, logits).detach().abs().max()) < 0.05  # a trained decoder keeps its ranking
+    # Flat linear logits put the mean at -0.5; a centre 40.5 values above it, made sharp,
+    # is a peak at exactly 40 in every slot (as a sum computed in the latent would be).
+    flat = torch.zeros(3, 5, CODEC.num_values)
+    with torch.no_grad():
+        readout.proj.bias.copy_(torch.tensor([40.5 / readout.CENTRE_SCALE, 6.0]))
+    logits = (flat + readout(h, flat)).detach()
+    assert torch.equal(logits.argmax(-1) + DEFAULT_BOUNDS.min_value, torch.full((3, 5), 40))
+    assert float((logits.max(-1).values - logits.topk(2, -1).values[..., 1]).min()) > 5  # sharp
+
+
+def test_a_decoder_with_the_readout_is_still_normalised():
+    bounds = Bounds(min_value=-2, max_value=2, max_list_length=3)
+    codec = SlotCodec(bounds)
+    torch.manual_seed(0)
+    decoder = SlotDecoder(codec, 8, numeric=True)
+    with torch.no_grad():
+        decoder.numeric.proj.weight.normal_()
+    everything = list(_all_values(bounds))
+    with torch.no_grad():
+        header, element = decoder(torch.randn(1, codec.slots, 8))
+    ids = codec.encode(everything, width=codec.slots)
+    log_p = SlotDecoder.log_likelihood(header.expand(len(everything), -1), element.expand(len(everything), -1, -1), ids)
+    assert math.isclose(float(torch.logsumexp(log_p, 0)), 0.0, abs_tol=1e-4)
