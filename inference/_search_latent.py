@@ -73,8 +73,11 @@ class LatentSearchConfig:
         bo_evaluations: latents BO evaluates before it restarts with a fresh GP that
             starts from the best ``chunk`` of them (default 512; the GP's refit is cubic
             in them).
-        bo_candidates: candidate latents per BO proposal (default 1024): draws of
-            ``q``, and ``bo_local`` of them around the best latent so far.
+        bo_batch: latents BO proposes per round, decoded at once (default 16).
+        bo_proposals: where BO's candidates come from: ``"q"`` (default), draws of the
+            frame's normal; or ``"box"``, uniform in the box.
+        bo_candidates: candidate latents per BO proposal (default 1024), ``bo_local``
+            of them around the best latent so far.
         bo_local: that fraction (default 0.5).
         bo_local_scale: their spread, as a fraction of the box's width (default 0.02,
             chosen on Φ valid: docs/reproduce/tune_latent_search.py).
@@ -91,6 +94,8 @@ class LatentSearchConfig:
     svi_steps: int = 300
     bo_box: float = 4.0
     bo_evaluations: int = 512
+    bo_batch: int = 16
+    bo_proposals: str = "q"
     bo_candidates: int = 1024
     bo_local: float = 0.5
     bo_local_scale: float = 0.02
@@ -99,12 +104,14 @@ class LatentSearchConfig:
     def __post_init__(self) -> None:
         if self.start not in STARTS:
             raise ValueError(f"LatentSearchConfig.start must be one of {STARTS}, got {self.start!r}")
-        for name in ("beam", "max_draws", "num_steps", "max_tree_depth", "svi_steps", "bo_evaluations", "bo_candidates",
+        for name in ("beam", "max_draws", "num_steps", "max_tree_depth", "svi_steps", "bo_evaluations", "bo_batch", "bo_candidates",
                      "chunk"):
             if getattr(self, name) < 1:
                 raise ValueError(f"LatentSearchConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.warmup_steps < 0 or not self.step_size > 0 or not self.bo_box > 0 or not self.bo_local_scale > 0:
             raise ValueError("LatentSearchConfig needs warmup_steps >= 0, and step_size, bo_box, bo_local_scale > 0")
+        if self.bo_proposals not in ("q", "box"):
+            raise ValueError(f"LatentSearchConfig.bo_proposals must be 'q' or 'box', got {self.bo_proposals!r}")
         if not 0 <= self.bo_local <= 1:
             raise ValueError(f"LatentSearchConfig.bo_local must lie in [0, 1], got {self.bo_local}")
 
@@ -251,14 +258,18 @@ def _run(method: str, decoder: _Decoder, potential_u, in_frame, dim: int, seed: 
         # cubic in its evaluations: after bo_evaluations it starts afresh from the best.
         box = torch.full((dim,), config.bo_box)
         start = torch.zeros(1, dim)
+
+        def from_q(n: int, generator: torch.Generator) -> torch.Tensor:
+            return torch.randn(n, dim, generator=generator).clamp(-box, box)
+
         for restart in itertools.count():
             run = minimize_gp(
                 lambda u: decoder.check(in_frame(u)), -box, box, evaluations=config.bo_evaluations,
-                batch=config.chunk, initial=config.chunk, candidates=config.bo_candidates,
-                sample_candidates=lambda n, generator: torch.randn(n, dim, generator=generator).clamp(-box, box),
+                batch=config.bo_batch, initial=max(config.bo_batch, 5), candidates=config.bo_candidates,
+                sample_candidates=from_q if config.bo_proposals == "q" else None,
                 local=config.bo_local, local_scale=config.bo_local_scale, seed=seed + restart, start=start,
             )
-            start = run.points[torch.argsort(run.values)[: config.chunk]]
+            start = run.points[torch.argsort(run.values)[: config.bo_batch]]
     else:  # amortised: random draws from the frame's normal, that is from q(z | x, y)
         generator = torch.Generator().manual_seed(seed)
         while True:
