@@ -70,6 +70,7 @@ from ._program import (
     parse_program,
     variable_name,
 )
+from ._skills import Skill, compress, expand, fragments, learn_skills, skill_primitives
 from ._tasks import (
     MAX_LINE_BYTES,
     Task,
@@ -104,6 +105,12 @@ __all__ = [
     "probe_outputs",
     "read_manifest",
     "select_tasks",
+    "Skill",
+    "compress",
+    "expand",
+    "fragments",
+    "learn_skills",
+    "skill_primitives",
     "write_tasks",
     "task_to_json",
     "read_tasks",
