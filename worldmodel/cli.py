@@ -357,6 +357,56 @@ def solve(tasks, method, calls, seconds, out, force, ask, model, seed):
 
 @main.command()
 @click.argument("tasks", type=click.Path(exists=True, dir_okay=False))
+@click.option("--rounds", type=click.IntRange(min=1, max=1000), default=3, show_default=True, help="Wake/replay rounds.")
+@click.option("--calls", type=_CALLS, default=10_000, show_default=True, help="Simulator calls per task and round.")
+@click.option("--capacity", type=click.IntRange(min=1, max=1000), default=5, show_default=True,
+              help="Programs remembered per task (M).")
+@click.option("--method", default="guided", show_default=True, help="The search method of the wake phase.")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Folder of the rounds' models and memories; a rerun resumes from it.")
+@_MODEL_OPTION
+@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=0, show_default=True)
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def learn(tasks, rounds, calls, capacity, method, out, model, seed, progress):
+    """Learn from TASKS (a task file; any program field is ignored) by Memoised Wake-Sleep.
+
+    Each round searches every task with the current model, remembers the best verified
+    programs of each, and trains the primitive head on draws from the memories. Rounds
+    are saved atomically in OUT; after a kill, the same command resumes. Exit code 2 for
+    a usage error (an empty task file, an OUT of another config), 1 if a line was
+    malformed (it is skipped).
+    """
+    import json
+
+    from worldmodel.datasets import deepcoder, read_tasks
+    from worldmodel.inference import LearnConfig, load_model
+    from worldmodel.inference import learn as learn_tasks
+
+    _check_method(method)
+    found = read_tasks(tasks, deepcoder)
+    for error in found.errors:
+        click.echo(str(error), err=True)
+    if not found.tasks:
+        raise click.UsageError(f"{tasks}: no good tasks; a task file holds one JSON task per line")
+    try:
+        loaded = load_model(model)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--model") from None
+    if loaded is None:
+        raise click.BadParameter("learn trains a world model: give 'shipped' or a checkpoint", param_hint="--model")
+    config = LearnConfig(rounds=rounds, calls=calls, capacity=capacity, method=method, seed=seed)
+    try:
+        summaries = learn_tasks(found.tasks, loaded, deepcoder, config=config, out=out, progress=progress)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    for summary in summaries:
+        click.echo(json.dumps(summary))
+    if found.errors:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("tasks", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--methods", default="enumerate", show_default=True, help="Comma-separated search methods."
 )

@@ -1,0 +1,90 @@
+"""Memoised Wake-Sleep rounds: every remembered program solves its task, replay moves
+only the primitive head, a run killed with SIGKILL and rerun ends where an uninterrupted
+one does, and bad input is refused."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from worldmodel.datasets import deepcoder, read_tasks
+from worldmodel.inference import Budget, LearnConfig, Simulator, learn
+
+from worldmodel import TaskMemories, WorldModel
+
+TASKS = Path(__file__).parents[2] / "examples" / "tasks.jsonl"
+
+
+def _pool(count: int) -> list:
+    return read_tasks(TASKS, deepcoder).tasks[:count]
+
+
+def test_every_remembered_program_solves_its_task_and_replay_moves_only_the_primitive_head(tmp_path):
+    model = WorldModel.default()
+    before = {n: p.clone() for n, p in model.named_parameters()}
+    tasks = _pool(4)
+    summaries = learn(tasks, model, deepcoder, config=LearnConfig(rounds=2, calls=2000, capacity=3),
+                      out=tmp_path, progress=False)
+    assert [s["round"] for s in summaries] == [1, 2] and summaries[0]["solved"] >= 3
+    assert summaries[1]["solved"] >= summaries[0]["solved"] and summaries[1]["new"] == 0
+    memories = TaskMemories.load(tmp_path / "round-1" / "memory.json", deepcoder)
+    for task in tasks:
+        memory = memories[task.id]
+        assert len(memory.entries) <= 3
+        for entry in memory.entries:
+            assert Simulator(task, deepcoder, Budget(calls=100)).solves(entry.program)
+            assert entry.log_joint <= 0
+    assert len(memories[tasks[0].id].entries) > 1  # the warm start found alternatives
+    moved = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    assert moved and all(n.startswith("primitive_head.") for n in moved), moved
+
+
+def _learn_command(tasks: Path, out: Path) -> list[str]:
+    return [sys.executable, "-c", "from worldmodel.cli import main; main()", "learn", str(tasks), "--rounds", "3", "--calls", "1500",
+            "--capacity", "3", "--out", str(out), "--no-progress"]
+
+
+def test_a_run_killed_mid_round_and_rerun_ends_as_an_uninterrupted_one(tmp_path):
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text("".join(TASKS.read_text().splitlines(keepends=True)[:4]))
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    uninterrupted = subprocess.Popen(_learn_command(tasks, whole), env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+    victim = subprocess.Popen(_learn_command(tasks, killed), env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while not (killed / "state.json").exists():  # round 1 is written; round 2 has begun
+        assert victim.poll() is None and time.monotonic() < deadline, victim.stderr.read().decode()
+        time.sleep(0.05)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=60)
+    assert json.loads((killed / "state.json").read_text())["round"] < 2
+    rerun = subprocess.run(_learn_command(tasks, killed), env=env, capture_output=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr.decode()
+    assert uninterrupted.wait(timeout=300) == 0, uninterrupted.stderr.read().decode()
+    for name in ("memory.json", "model.safetensors"):
+        assert (killed / "round-2" / name).read_bytes() == (whole / "round-2" / name).read_bytes(), name
+    assert json.loads((killed / "state.json").read_text())["summaries"] == \
+        json.loads((whole / "state.json").read_text())["summaries"]
+
+
+def test_bad_input_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="rounds"):
+        LearnConfig(rounds=0)
+    with pytest.raises(ValueError, match="method"):
+        LearnConfig(method="nope")
+    tasks = _pool(2)
+    with pytest.raises(ValueError, match="distinct"):
+        learn([tasks[0], tasks[0]], WorldModel.default(), deepcoder, config=LearnConfig(rounds=1, calls=10),
+              out=tmp_path / "a", progress=False)
+    learn(tasks, WorldModel.default(), deepcoder, config=LearnConfig(rounds=1, calls=100), out=tmp_path / "b",
+          progress=False)
+    with pytest.raises(ValueError, match="another learn config"):
+        learn(tasks, WorldModel.default(), deepcoder, config=LearnConfig(rounds=1, calls=200), out=tmp_path / "b",
+              progress=False)
