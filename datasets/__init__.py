@@ -70,7 +70,16 @@ from ._program import (
     parse_program,
     variable_name,
 )
-from ._skills import Skill, compress, expand, fragments, learn_skills, skill_primitives
+from ._skills import (
+    Skill,
+    compress,
+    expand,
+    fragments,
+    learn_skills,
+    library_from_json,
+    library_to_json,
+    skill_primitives,
+)
 from ._tasks import (
     MAX_LINE_BYTES,
     Task,
@@ -111,6 +120,8 @@ __all__ = [
     "fragments",
     "learn_skills",
     "skill_primitives",
+    "library_to_json",
+    "library_from_json",
     "write_tasks",
     "task_to_json",
     "read_tasks",

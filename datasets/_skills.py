@@ -21,15 +21,17 @@ interpreter runs (each call runs the body, bounded, through the same interpreter
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from ._errors import ExecutionError
+from ._errors import ExecutionError, ParseError
 from ._interpreter import DEFAULT_BOUNDS, Bounds, run
-from ._program import Primitive, Program, Statement, Type
+from ._program import Primitive, Program, Statement, Type, format_program, parse_program
 
-__all__ = ["Skill", "expand", "compress", "fragments", "learn_skills", "skill_primitives"]
+__all__ = ["Skill", "expand", "compress", "fragments", "learn_skills", "skill_primitives", "library_to_json",
+           "library_from_json"]
 
 
 @dataclass(frozen=True)
@@ -229,3 +231,41 @@ def skill_primitives(skills: Iterable[Skill], primitives: Mapping[str, Primitive
 
         table[skill.name] = Primitive(skill.name, skill.name, skill.arg_types, skill.return_type(table), function, True)
     return table
+
+
+def library_to_json(skills: Sequence[Skill], primitives: Mapping[str, Primitive]) -> str:
+    """The library as JSON text: each skill's name, body (which may call earlier skills)
+    and its expansion in base primitives."""
+    table = dict(primitives)
+    rows = []
+    for skill in skills:
+        rows.append({"name": skill.name, "body": format_program(skill.body, table, sep=" | "),
+                     "expanded": format_program(expand(skill.body, skills), primitives, sep=" | ")})
+        table = skill_primitives([skill], table)
+    return json.dumps({"skills": rows}, indent=1)
+
+
+def library_from_json(text: str, primitives: Mapping[str, Primitive]) -> list[Skill]:
+    """The skills :func:`library_to_json` wrote.
+
+    Raises:
+        ValueError: malformed JSON or a skill whose body does not parse, or does not
+            expand to the recorded base program (the message names the skill).
+    """
+    try:
+        rows = json.loads(text)["skills"]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise ValueError(f"not a skill library ({error})") from None
+    skills: list[Skill] = []
+    table = dict(primitives)
+    for i, row in enumerate(rows):
+        try:
+            skill = Skill(row["name"], parse_program(row["body"], table))
+            expanded = parse_program(row["expanded"], primitives)
+        except (KeyError, TypeError, ParseError) as error:
+            raise ValueError(f"skill {i}: {error}") from None
+        if expand(skill.body, [*skills, skill]) != expanded:
+            raise ValueError(f"skill {i} ({row['name']}): its body does not expand to its recorded expansion")
+        skills.append(skill)
+        table = skill_primitives([skill], table)
+    return skills

@@ -11,8 +11,10 @@ Each round (Hewitt, Le & Tenenbaum 2020, with the exact simulator as the likelih
    statements' primitives) plus 0, since the simulator verified it;
 2. *replay*: the primitive head, which steers ``guided`` search, trains on one program
    drawn from each task's memory (``Q ∝ exp(log_joint)``);
-3. the model, the memories and the round's summary are written atomically to
-   ``out/round-<r>/``, then ``out/state.json`` names the round as done.
+3. the skill library of the memories' best programs (``datasets.learn_skills``, by
+   MDL) is recomputed; search does not call skills yet, so it is recorded, not used;
+4. the model, the memories, the library and the round's summary are written
+   atomically to ``out/round-<r>/``, then ``out/state.json`` names the round as done.
 
 A rerun with the same ``out`` resumes after the last finished round; every search and
 draw is seeded by (seed, round, task), so a run killed at any moment and rerun gives
@@ -30,7 +32,7 @@ from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
-from worldmodel.datasets import Domain, Program, Task
+from worldmodel.datasets import Domain, Program, Task, learn_skills, library_to_json
 from worldmodel.datasets._files import atomic_write_text
 
 from ._simulator import Budget, BudgetExhausted, Simulator
@@ -146,13 +148,16 @@ def learn(tasks: Sequence[Task], model, domain: Domain, *, config: LearnConfig, 
             fit(model, replay, [], TrainConfig(epochs=config.replay_epochs, batch_size=min(64, len(replay)),
                                                lr=config.replay_lr, warmup=0, only="primitives", valid_limit=0,
                                                workers=0, seed=config.seed + r), progress=False)
-        summary = {"round": r + 1, "solved": len(solved), "new": new, "tasks": len(tasks)}
+        skills, _ = learn_skills([memories[task_id].entries[0].program for task_id in solved], domain.primitives)
+        summary = {"round": r + 1, "solved": len(solved), "new": new, "tasks": len(tasks), "skills": len(skills)}
         summaries.append(summary)
         folder = out / f"round-{r}"
         folder.mkdir(parents=True, exist_ok=True)
         save_model(model, folder / "model")
         memories.save(folder / "memory.json", domain)
+        atomic_write_text(folder / "library.json", library_to_json(skills, domain.primitives) + "\n")
         atomic_write_text(state_path, json.dumps({"round": r, "config": asdict(config), "summaries": summaries}) + "\n")
         if progress:
-            print(f"round {r + 1}: solved {len(solved)}/{len(tasks)} ({new} new)", flush=True)
+            print(f"round {r + 1}: solved {len(solved)}/{len(tasks)} ({new} new), library {len(skills)} skills",
+                  flush=True)
     return summaries

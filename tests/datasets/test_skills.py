@@ -1,6 +1,7 @@
 """Skills: every fragment compresses and expands back exactly, compressed programs run
 as the originals do, and greedy MDL compression finds the motifs a corpus repeats."""
 
+import json
 import random
 
 import pytest
@@ -14,6 +15,8 @@ from worldmodel.datasets import (
     expand,
     fragments,
     learn_skills,
+    library_from_json,
+    library_to_json,
     run,
     skill_primitives,
 )
@@ -78,6 +81,19 @@ def test_greedy_compression_learns_the_repeated_motifs():
         assert any(s.primitive.startswith("SKILL") for s in r.statements)
         x = deepcoder.random_inputs(p.input_types, rng)
         assert _outcome(r, x, table) == _outcome(p, x, BASE)
+
+
+def test_a_library_round_trips_through_json_and_a_tampered_one_is_refused():
+    skills, _ = learn_skills(_corpus(20, seed=0), BASE, max_skills=5)
+    assert len(skills) >= 3 and any(s.primitive.startswith("SKILL") for k in skills for s in k.body.statements)
+    text = library_to_json(skills, BASE)
+    assert library_from_json(text, BASE) == skills
+    body = json.loads(text)
+    body["skills"][0]["expanded"] = "a <- [int] | b <- SORT a"
+    with pytest.raises(ValueError, match="skill 0"):
+        library_from_json(json.dumps(body), BASE)
+    with pytest.raises(ValueError, match="not a skill library"):
+        library_from_json("[]", BASE)
 
 
 def test_nothing_worth_a_name_gives_no_skill():

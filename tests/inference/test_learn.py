@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from worldmodel.datasets import deepcoder, read_tasks
+from worldmodel.datasets import deepcoder, library_from_json, read_tasks
 from worldmodel.inference import Budget, LearnConfig, Simulator, learn
 
 from worldmodel import TaskMemories, WorldModel
@@ -40,6 +40,8 @@ def test_every_remembered_program_solves_its_task_and_replay_moves_only_the_prim
             assert Simulator(task, deepcoder, Budget(calls=100)).solves(entry.program)
             assert entry.log_joint <= 0
     assert len(memories[tasks[0].id].entries) > 1  # the warm start found alternatives
+    skills = library_from_json((tmp_path / "round-1" / "library.json").read_text(), deepcoder.primitives)
+    assert len(skills) == summaries[1]["skills"]
     moved = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
     assert moved and all(n.startswith("primitive_head.") for n in moved), moved
 
@@ -68,7 +70,7 @@ def test_a_run_killed_mid_round_and_rerun_ends_as_an_uninterrupted_one(tmp_path)
     rerun = subprocess.run(_learn_command(tasks, killed), env=env, capture_output=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr.decode()
     assert uninterrupted.wait(timeout=300) == 0, uninterrupted.stderr.read().decode()
-    for name in ("memory.json", "model.safetensors"):
+    for name in ("memory.json", "library.json", "model.safetensors"):
         assert (killed / "round-2" / name).read_bytes() == (whole / "round-2" / name).read_bytes(), name
     assert json.loads((killed / "state.json").read_text())["summaries"] == \
         json.loads((whole / "state.json").read_text())["summaries"]
