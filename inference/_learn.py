@@ -35,6 +35,8 @@ from tqdm.auto import tqdm
 from worldmodel.datasets import Domain, Program, Task, learn_skills, library_to_json
 from worldmodel.datasets._files import atomic_write_text
 
+from worldmodel import TaskMemories, TrainConfig, WorldModel, fit, save_model
+
 from ._simulator import Budget, BudgetExhausted, Simulator
 from ._solve import METHODS, solve
 
@@ -107,8 +109,6 @@ def learn(tasks: Sequence[Task], model, domain: Domain, *, config: LearnConfig, 
     Raises:
         ValueError: no tasks, duplicate task ids, or an ``out`` written by another config.
     """
-    from worldmodel import TaskMemories, TrainConfig, WorldModel, fit, save_model
-
     if not tasks:
         raise ValueError("learn: no tasks")
     ids = [task.id for task in tasks]
