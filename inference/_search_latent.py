@@ -22,7 +22,7 @@ draws ``u ~ N(0, I)`` (random sampling from ``q``, the baseline BO must beat).
   to the posterior (``svi_steps`` steps, no simulator call), then its draws are decoded.
 * ``bo``: :func:`~worldmodel.inference.minimize_gp` minimises the decoded programs'
   :func:`output_distance` to the targets, as the latent-executor design does, a batch
-  of ``chunk`` latents a round.
+  of ``bo_batch`` latents a round.
 * ``amortised``: draws from ``q(z | x, y)``.
 """
 
@@ -81,7 +81,7 @@ class LatentSearchConfig:
         bo_local: that fraction (default 0.5).
         bo_local_scale: their spread, as a fraction of the box's width (default 0.02,
             chosen on Φ valid: docs/reproduce/tune_latent_search.py).
-        chunk: draws decoded in one batch, and BO's batch (default 16).
+        chunk: draws decoded in one batch (default 16).
     """
 
     start: str = "q"
