@@ -59,6 +59,7 @@ from ._interpreter import (
     run,
     trace,
 )
+from ._motifs import motif_bank, motif_program
 from ._probe import Behaviour, DigestSet, behaviour, probe_inputs, probe_outputs
 from ._processes import die_with_parent
 from ._program import (
@@ -119,6 +120,8 @@ __all__ = [
     "expand",
     "fragments",
     "learn_skills",
+    "motif_bank",
+    "motif_program",
     "skill_primitives",
     "library_to_json",
     "library_from_json",

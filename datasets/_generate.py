@@ -41,6 +41,7 @@ import numpy as np
 from ._domain import INPUT_DISTRIBUTIONS, Domain
 from ._errors import DatasetError
 from ._files import atomic_write_text
+from ._motifs import motif_bank, motif_program
 from ._probe import DigestSet, behaviour, probe_inputs
 from ._processes import die_with_parent
 from ._tasks import Task, parse_task, task_to_json
@@ -87,6 +88,11 @@ class GenerateConfig:
             fewer new records than this fraction of their candidates (default 0.01);
             its unused quota passes to the longer lengths.
         window: blocks in that window (default 16).
+        motifs: ``0`` (the default) draws each statement independently; ``K > 0`` draws
+            programs chained from a bank of ``K`` motifs (:func:`motif_program`, the bank
+            :func:`motif_bank` of the seed): a shifted distribution with recurring idioms.
+        motif_rate: with ``motifs``, how often a piece is a motif rather than one
+            statement (default 0.75).
     """
 
     count: int
@@ -104,6 +110,8 @@ class GenerateConfig:
     example_tries: int = 20
     min_yield: float = 0.01
     window: int = 16
+    motifs: int = 0
+    motif_rate: float = 0.75
 
     def __post_init__(self) -> None:
         from . import DOMAINS
@@ -130,6 +138,10 @@ class GenerateConfig:
         # min_yield > 0 guarantees that an exhausted length ends the loop.
         if not 0 < self.min_yield < 1:
             raise ValueError(f"min_yield must be in (0, 1), got {self.min_yield}")
+        if self.motifs < 0:
+            raise ValueError(f"motifs must be >= 0, got {self.motifs}")
+        if not 0 <= self.motif_rate <= 1:
+            raise ValueError(f"motif_rate must be in [0, 1], got {self.motif_rate}")
 
     def parameters(self) -> dict:
         """The parameters as JSON data (what the manifest records and reruns must match)."""
@@ -142,6 +154,8 @@ class GenerateConfig:
             del data["min_examples"]
         if self.inputs == ("exedec",):
             del data["inputs"]
+        if not self.motifs:
+            del data["motifs"], data["motif_rate"]
         return data
 
 
@@ -225,8 +239,10 @@ def _run_block(config: GenerateConfig, length: int, index: int) -> _BlockResult:
     rng = _block_rng(config.seed, length, index)
     result = _BlockResult([])
     seen: set[int] = set()
+    bank = motif_bank(domain, seed=config.seed, count=config.motifs) if config.motifs else ()
     for _ in range(config.block_size):
-        program = domain.random_program(rng, length)
+        program = (motif_program(domain, rng, length, bank, motif_rate=config.motif_rate) if bank
+                   else domain.random_program(rng, length))
         b = behaviour(domain, program, probe_inputs(domain, program.input_types, config.probes))
         if b.valid == 0:
             result.invalid += 1

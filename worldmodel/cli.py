@@ -515,11 +515,14 @@ def _lengths(text: str) -> tuple[int, ...]:
 @click.option("--splits", default="train=0.9,valid=0.05,test=0.05", show_default=True, help="Split names and fractions.")
 @click.option("--shard-size", type=int, default=10000, show_default=True, help="Records per shard file.")
 @click.option("--probes", type=int, default=16, show_default=True, help="Probe inputs per signature for behaviour dedup.")
+@click.option("--motifs", type=int, default=0, show_default=True,
+              help="Chain programs from a bank of this many recurring 2-3 statement motifs (0: Φ's independent statements).")
+@click.option("--motif-rate", type=float, default=0.75, show_default=True, help="With --motifs: how often a piece is a motif.")
 @click.option("--workers", type=_WORKERS, default=1, show_default=True, help="Processes (does not change the output).")
 @click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Dataset directory.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def generate(domain, count, min_length, max_length, examples, min_examples, input_names, seed, splits, shard_size, probes,
-             workers, out, quiet):
+             motifs, motif_rate, workers, out, quiet):
     """Generate a dataset Φ of programs with examples into OUT (sharded JSONL + manifest.json).
 
     Deterministic for the parameters whatever --workers; rerunning the same command
@@ -533,6 +536,7 @@ def generate(domain, count, min_length, max_length, examples, min_examples, inpu
         config = GenerateConfig(
             count=count, domain=domain, min_length=min_length, max_length=max_length, examples=examples,
             min_examples=min_examples, inputs=tuple(n.strip() for n in input_names.split(",") if n.strip()), seed=seed, splits=parse_splits(splits), shard_size=shard_size, probes=probes,
+            motifs=motifs, motif_rate=motif_rate,
         )
         result = run_generate(config, out, workers=workers, progress=not quiet)
     except DatasetError as error:

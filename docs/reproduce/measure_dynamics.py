@@ -40,7 +40,7 @@ def main() -> None:
     torch.set_num_threads(1)  # the local machine is shared
     reverse_options = json.loads(args.reverse_options)
     head = load_dynamics(args.dynamics).eval()
-    reverse_limit = args.reverse_per_length or args.per_length
+    reverse_limit = args.per_length if args.reverse_per_length is None else args.reverse_per_length
     lengths = None if args.lengths is None else {int(n) for n in args.lengths.split(",")}
     by_length = defaultdict(list)
     for task in iter_records(args.data, args.split):
