@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import _edits
 from ._errors import ExecutionError, SamplingError
 from ._interpreter import DEFAULT_BOUNDS, Bounds, Value, run, trace
 from ._program import Primitive, Program, Statement, Type, format_program, parse_program
+from ._skills import Skill, expand, skill_primitives
 
 __all__ = ["InputConfig", "INPUT_DISTRIBUTIONS", "Example", "Domain"]
 
@@ -76,6 +77,38 @@ class Domain:
     bounds: Bounds = DEFAULT_BOUNDS
     inputs: InputConfig = field(default_factory=InputConfig)
     signatures: tuple[tuple[Type, ...], ...] = _SIGNATURES
+    skills: tuple[Skill, ...] = ()
+
+    def with_skills(self, skills: Sequence[Skill]) -> Domain:
+        """This domain with ``skills`` added as primitives (after any it has): programs may
+        call them, the interpreter runs their bodies bounded, and a call is charged as the
+        base statements it runs (:func:`skill_primitives`).
+
+        Raises:
+            ValueError: a skill's name is already a primitive's.
+
+        Example:
+            >>> from worldmodel.datasets import deepcoder
+            >>> skill = Skill("SKILL0", deepcoder.parse("a <- [int] | b <- SORT a | c <- REVERSE b"))
+            >>> domain = deepcoder.with_skills([skill])
+            >>> program = domain.parse("a <- [int] | b <- SKILL0 a | c <- HEAD b")
+            >>> domain.run(program, [[3, 1, 2]]), domain.format(domain.expand(program))
+            (3, 'a <- [int] | b <- SORT a | c <- REVERSE b | d <- HEAD c')
+        """
+        primitives = skill_primitives(skills, self.primitives, bounds=self.bounds)
+        return replace(self, primitives=primitives, skills=(*self.skills, *skills))
+
+    @property
+    def base(self) -> Domain:
+        """This domain without its skills."""
+        if not self.skills:
+            return self
+        names = {skill.name for skill in self.skills}
+        return replace(self, primitives={k: p for k, p in self.primitives.items() if k not in names}, skills=())
+
+    def expand(self, program: Program) -> Program:
+        """``program`` with every skill call inlined: a program of base primitives."""
+        return expand(program, self.skills) if self.skills else program
 
     def run(self, program: Program, inputs: Sequence[object]) -> Value:
         """Run exactly and within bounds; raises only :class:`ExecutionError`."""

@@ -32,7 +32,7 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -54,6 +54,7 @@ __all__ = [
     "iter_records",
     "read_record_lines",
     "select_tasks",
+    "dataset_ids",
     "parse_splits",
 ]
 
@@ -707,8 +708,23 @@ def read_record_lines(directory: str | os.PathLike, split: str) -> list[str]:
     ]
 
 
+def dataset_ids(directory: str | os.PathLike, *, probes: int) -> frozenset[str]:
+    """The task ids (behaviour digests) of every split of a finished dataset.
+
+    Raises:
+        DatasetError: as :func:`read_manifest`, or the dataset's digests were made with
+            other than ``probes`` probe inputs (then they do not compare).
+    """
+    manifest = read_manifest(directory)
+    theirs = manifest["parameters"]["probes"]
+    if theirs != probes:
+        raise DatasetError(f"{directory}: its behaviour digests use {theirs} probes, not {probes}; they do not compare")
+    return frozenset(task.id for split in manifest["counts"] for task in iter_records(directory, split))
+
+
 def select_tasks(
-    directory: str | os.PathLike, split: str, *, lengths: tuple[int, ...], per_length: int
+    directory: str | os.PathLike, split: str, *, lengths: tuple[int, ...], per_length: int,
+    exclude: Collection[str] = frozenset(),
 ) -> list[Task]:
     """The first ``per_length`` records of each program length, in dataset order.
 
@@ -717,6 +733,8 @@ def select_tasks(
         split: the split to take records from.
         lengths: the program lengths wanted, in output order.
         per_length: records of each length.
+        exclude: task ids (behaviour digests) to pass over, e.g. :func:`dataset_ids` of
+            another dataset, so that no task behaves as one of its programs.
 
     Returns:
         Tasks grouped by length in the order of ``lengths``.
@@ -727,7 +745,7 @@ def select_tasks(
     picked: dict[int, list[Task]] = {L: [] for L in lengths}
     for task in iter_records(directory, split):
         bucket = picked.get(task.extra.get("length"))
-        if bucket is not None and len(bucket) < per_length:
+        if bucket is not None and len(bucket) < per_length and task.id not in exclude:
             bucket.append(task)
             if all(len(b) == per_length for b in picked.values()):
                 break

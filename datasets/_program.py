@@ -62,6 +62,8 @@ class Primitive:
             turns into :class:`ExecutionError`.
         creates_values: whether the result may hold integers absent from the
             arguments (so it must be range-checked).
+        statements: base statements one application runs, what the one budget charges
+            per example (default 1; a skill's expanded size, :mod:`._skills`).
     """
 
     name: str
@@ -70,6 +72,7 @@ class Primitive:
     return_type: Type
     function: Callable[..., object]
     creates_values: bool
+    statements: int = 1
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from ._errors import ExecutionError, ParseError
 from ._interpreter import DEFAULT_BOUNDS, Bounds, run
 from ._program import Primitive, Program, Statement, Type, format_program, parse_program
 
-__all__ = ["Skill", "expand", "compress", "fragments", "learn_skills", "skill_primitives", "library_to_json",
+__all__ = ["Skill", "expand", "compress", "compress_with", "fragments", "learn_skills", "skill_primitives", "library_to_json",
            "library_from_json"]
 
 
@@ -64,12 +64,15 @@ def _window_fragment(program: Program, start: int, stop: int,
                      primitives: Mapping[str, Primitive]) -> tuple[Program, tuple[int, ...]] | None:
     """The fragment of statements ``start:stop`` and the outside variables it reads (its
     call's arguments), or ``None`` if an intermediate result is used after the window or
-    it reads more than two outside variables."""
+    by nothing in it (a body with dead code), or it reads more than two outside variables."""
     first = len(program.input_types) + start
     last = len(program.input_types) + stop - 1
     inside = range(first, last + 1)
     for st in program.statements[stop:]:
         if any(first <= a < last for a in st.args):
+            return None
+    for v in range(first, last):
+        if not any(v in st.args for st in program.statements[v - first + start + 1 : stop]):
             return None
     outside: list[int] = []
     for st in program.statements[start:stop]:
@@ -116,6 +119,14 @@ def compress(program: Program, skill: Skill, primitives: Mapping[str, Primitive]
         if found is not None and found[0] == skill.body:
             program = _replace(program, start, start + skill.size, Statement(skill.name, found[1]))
         start += 1
+    return program
+
+
+def compress_with(program: Program, skills: Iterable[Skill], primitives: Mapping[str, Primitive]) -> Program:
+    """``program`` compressed with each skill of a library in turn (in library order, as
+    :func:`learn_skills` rewrote its corpus); ``primitives`` holds the skills."""
+    for skill in skills:
+        program = compress(program, skill, primitives)
     return program
 
 
@@ -173,14 +184,16 @@ def learn_skills(
     min_uses: int = 2,
     min_gain: int = 1,
     prefix: str = "SKILL",
+    start: int = 0,
 ) -> tuple[list[Skill], list[Program]]:
     """Skills of ``programs`` by greedy compression, and the programs rewritten with them.
 
     Each step counts every fragment (2 to ``max_size`` statements) over the current
     corpus, once per program, and adopts the one of highest ``gain = uses · (size − 1)
     − size`` if ``uses >= min_uses`` and ``gain >= min_gain``, named
-    ``f"{prefix}{k}"``; ties go to the fragment seen first. Later skills may call
-    earlier ones.
+    ``f"{prefix}{start + k}"``; ties go to the fragment seen first. Later skills may
+    call earlier ones, and ``programs`` may call skills of ``primitives`` (a library
+    grown round by round: give the table with its skills and ``start`` its size).
 
     Returns:
         ``(skills, rewritten)``: the library in order of adoption, and each program
@@ -205,7 +218,7 @@ def learn_skills(
                 best = (key, body)
         if best is None:
             break
-        skill = Skill(f"{prefix}{k}", best[1])
+        skill = Skill(f"{prefix}{start + k}", best[1])
         skills.append(skill)
         table = skill_primitives([skill], table)
         corpus = [compress(program, skill, table) for program in corpus]
@@ -216,7 +229,8 @@ def skill_primitives(skills: Iterable[Skill], primitives: Mapping[str, Primitive
                      bounds: Bounds = DEFAULT_BOUNDS) -> dict[str, Primitive]:
     """``primitives`` plus one :class:`Primitive` per skill, whose function runs the
     skill's body through the interpreter (bounded; a failure inside is an invalid
-    argument of the call)."""
+    argument of the call) and whose ``statements`` is its expanded size, so that a
+    call is charged as the base statements it runs."""
     table = dict(primitives)
     for skill in skills:
         if skill.name in table:
@@ -229,7 +243,9 @@ def skill_primitives(skills: Iterable[Skill], primitives: Mapping[str, Primitive
             except ExecutionError as error:
                 raise ValueError(str(error)) from None
 
-        table[skill.name] = Primitive(skill.name, skill.name, skill.arg_types, skill.return_type(table), function, True)
+        size = sum(table[s.primitive].statements for s in body.statements)
+        table[skill.name] = Primitive(skill.name, skill.name, skill.arg_types, skill.return_type(table), function, True,
+                                      statements=size)
     return table
 
 

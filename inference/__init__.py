@@ -33,7 +33,7 @@ from ._search_latent import LATENT_METHODS, PRIOR_STARTED, LatentSearchConfig, l
 from ._search_mcmc import MCMCSearchConfig, PolicyEditProposal, mcmc_search
 from ._search_policy import PolicySearchConfig, policy_search
 from ._simulator import Budget, BudgetExhausted, Simulator, SolveResult, verify
-from ._solve import ANYTIME_METHODS, METHODS, MODEL_FREE_METHODS, solve
+from ._solve import ANYTIME_METHODS, METHODS, MODEL_FREE_METHODS, SKILL_METHODS, solve
 from ._svi import LATENT_GUIDES, FlowFit, fit_latent_flow
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "ANYTIME_METHODS",
     "METHODS",
     "MODEL_FREE_METHODS",
+    "SKILL_METHODS",
     "solve",
     "BenchConfig",
     "BenchReport",

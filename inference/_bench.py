@@ -164,11 +164,12 @@ def _init_worker(tasks_path: str, config: BenchConfig, parent: int | None = None
     torch.set_num_threads(1)
     domain = DOMAINS[config.domain]
     needs_model = any(m not in MODEL_FREE_METHODS for m in config.methods)
+    model = load_model(config.model) if needs_model else None
     _STATE.update(
         tasks=read_tasks(tasks_path, domain).tasks,
-        domain=domain,
+        domain=domain.with_skills(model.skills) if getattr(model, "skills", ()) else domain,  # formats skill calls
         config=config,
-        model=load_model(config.model) if needs_model else None,
+        model=model,
     )
 
 

@@ -92,7 +92,7 @@ class Enumeration:
         program: the solution (topologically ordered, no dead code), or ``None``.
         stopped: why it stopped: ``"solved"``, ``"calls"``, ``"seconds"``,
             ``"max_size"`` or ``"exhausted"`` (no program of any size makes a new value).
-        calls: simulator calls charged (applications × K).
+        calls: simulator calls charged (applications × K, a skill × its statements).
         seconds: wall-clock seconds.
         applications: primitive applications made (each on all K examples).
         values: distinct values known at the end, inputs included.
@@ -132,7 +132,7 @@ def enumerate_program(
 
     Args:
         task: the examples (K of them; every value is a K-tuple of results).
-        simulator: counts calls against its budget (K per application) and holds
+        simulator: counts calls against its budget (K per application, times a skill's statements) and holds
             the clock; its ``domain`` gives the primitives and bounds.
         config: the options (default :class:`EnumerationConfig`).
         costs: an integer cost >= 1 per primitive name (default ``None``: 1 each, i.e.
@@ -369,7 +369,8 @@ class _Enumerator:
         Raises :class:`_Stop` when the calls or the seconds run out.
         """
         name, f, _, rtype, is_list, creates = entry[:6]
-        sim, K, mask = self.sim, self.K, self.config.check_every - 1
+        sim, mask = self.sim, self.config.check_every - 1
+        K = self.K * sim.domain.primitives[name].statements  # calls per application: a skill runs its body
         limit = sim.budget.calls if sim.budget.calls is not None else float("inf")
         lo, hi = sim.domain.bounds.min_value, sim.domain.bounds.max_value
         seen, datas, origins, target = self.seen, self.datas, self.origins, self.target

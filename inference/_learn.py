@@ -9,11 +9,14 @@ Each round (Hewitt, Le & Tenenbaum 2020, with the exact simulator as the likelih
    :class:`~worldmodel.TaskMemory`, scored by the joint ``log p(φ) + log p(x | φ)``:
    the model's prior of the program (the primitive head's probabilities of its
    statements' primitives) plus 0, since the simulator verified it;
-2. *replay*: the primitive head, which steers ``guided`` search, trains on one program
-   drawn from each task's memory (``Q ∝ exp(log_joint)``);
-3. the skill library of the memories' best programs (``datasets.learn_skills``, by
-   MDL) is recomputed; search does not call skills yet, so it is recorded, not used;
-4. the model, the memories, the library and the round's summary are written
+2. *library*: the memories' best programs, compressed with the library so far, give
+   new skills by MDL (``datasets.learn_skills``); the model's vocabulary grows by them
+   (:meth:`~worldmodel.WorldModel.add_skills`), so the next round's ``guided`` search
+   can call them (each call charged as the statements it runs). Memories hold base
+   programs; a skill is a way to write them;
+3. *replay*: the primitive head, which steers ``guided`` search, trains on one program
+   drawn from each task's memory (``Q ∝ exp(log_joint)``), written with the library;
+4. the model (its library with it), the memories, the library and the round's summary are written
    atomically to ``out/round-<r>/``, then ``out/state.json`` names the round as done.
 
 A rerun with the same ``out`` resumes after the last finished round; every search and
@@ -32,11 +35,12 @@ from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
-from worldmodel.datasets import Domain, Program, Task, learn_skills, library_to_json
+from worldmodel.datasets import Domain, Program, Task, compress_with, learn_skills, library_to_json
 from worldmodel.datasets._files import atomic_write_text
 
 from worldmodel import TaskMemories, TrainConfig, WorldModel, fit, save_model
 
+from ._search_common import without_dead_code
 from ._simulator import Budget, BudgetExhausted, Simulator
 from ._solve import METHODS, solve
 
@@ -55,6 +59,7 @@ class LearnConfig:
         method: the search method (default ``"guided"``).
         replay_epochs: epochs of the primitive head on the memory draws (default 2).
         replay_lr: its learning rate (default 1e-3).
+        skills: most new skills a round adds to the library (default 10; 0: no library).
         seed: seeds searches, draws and training (default 0).
     """
 
@@ -65,12 +70,15 @@ class LearnConfig:
     method: str = "guided"
     replay_epochs: int = 2
     replay_lr: float = 1e-3
+    skills: int = 10
     seed: int = 0
 
     def __post_init__(self) -> None:
         for name in ("rounds", "calls", "capacity", "replay_epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"LearnConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.skills < 0:
+            raise ValueError(f"LearnConfig.skills must be >= 0, got {self.skills}")
         if self.method not in METHODS:
             raise ValueError(f"LearnConfig.method must be one of {sorted(METHODS)}, got {self.method!r}")
         if self.seconds is not None and not self.seconds > 0:
@@ -79,21 +87,27 @@ class LearnConfig:
 
 def log_prior(model, task: Task, program: Program) -> float:
     """``log p(φ)`` under the model: the sum over statements of the log probability the
-    primitive head gives each statement's primitive."""
+    primitive head gives each statement's primitive, with ``program`` (base primitives)
+    written with the model's skills first."""
     probabilities = model.primitive_probabilities(task)
+    if model.skills:
+        program = compress_with(program, model.skills, model.domain.with_skills(model.skills).primitives)
     return sum(math.log(max(probabilities[st.primitive], 1e-9)) for st in program.statements)
 
 
 def _neighbours_that_solve(task: Task, remembered: Sequence[Program], domain: Domain, budget: Budget) -> list[Program]:
-    """The one-edit neighbours of ``remembered`` that solve ``task``, tried in order
-    until the budget is spent."""
+    """The one-edit neighbours of ``remembered`` that solve ``task`` (without dead code,
+    each once), tried in order until the budget is spent."""
     simulator = Simulator(task, domain, budget)
-    found = []
+    found: list[Program] = []
     try:
         for program in remembered:
             for _, neighbour in domain.neighbours(program):
-                if neighbour not in remembered and simulator.solves(neighbour):
-                    found.append(neighbour)
+                if simulator.solves(neighbour):
+                    # An edit may leave a statement nobody reads: remember the program without it.
+                    neighbour = without_dead_code(neighbour)
+                    if neighbour not in remembered and neighbour not in found:
+                        found.append(neighbour)
     except BudgetExhausted:
         pass
     return found
@@ -123,13 +137,16 @@ def learn(tasks: Sequence[Task], model, domain: Domain, *, config: LearnConfig, 
         if state["config"] != asdict(config):
             raise ValueError(f"{out}: written by another learn config {state['config']}; use a fresh --out")
         last = out / f"round-{state['round']}"
-        model.load_state_dict(WorldModel.load(last / "model").state_dict())
+        saved = WorldModel.load(last / "model")
+        model.add_skills(saved.skills[len(model.skills):])
+        model.load_state_dict(saved.state_dict())
         memories = TaskMemories.load(last / "memory.json", domain)
         summaries, first = state["summaries"], state["round"] + 1
     budget = Budget(calls=config.calls, seconds=config.seconds)
     for r in range(first, config.rounds):
         model.eval()
-        new = 0
+        skilled = domain.with_skills(model.skills)
+        new = found_with_skills = 0
         for i, task in enumerate(tqdm(tasks, desc=f"round {r + 1}/{config.rounds}", disable=not progress)):
             remembered = memories[task.id].programs
             if remembered:
@@ -137,27 +154,37 @@ def learn(tasks: Sequence[Task], model, domain: Domain, *, config: LearnConfig, 
             else:
                 result = solve(task, model, config.method, budget=budget, domain=domain,
                                seed=config.seed + 1_000_003 * r + i)
-                found = [result.program] if result.verified else []
+                found = [skilled.expand(result.program)] if result.verified else []
                 new += bool(found)
+                found_with_skills += bool(found) and result.program != found[0]
             memories = memories.merge(task.id, [(p, log_prior(model, task, p)) for p in found])
         solved = memories.solved()
+        best = [compress_with(memories[task_id].entries[0].program, model.skills, skilled.primitives)
+                for task_id in solved]
+        if config.skills:
+            grown, _ = learn_skills(best, skilled.primitives, max_skills=config.skills, start=len(model.skills))
+            model.add_skills(grown)
+            skilled = domain.with_skills(model.skills)
         generator = torch.Generator().manual_seed(config.seed + r)
-        replay = [replace(task, program=memories[task.id].sample(1, generator=generator)[0])
+        replay = [replace(task, program=compress_with(memories[task.id].sample(1, generator=generator)[0],
+                                                      model.skills, skilled.primitives))
                   for task in tasks if task.id in solved]
         if replay:
             fit(model, replay, [], TrainConfig(epochs=config.replay_epochs, batch_size=min(64, len(replay)),
                                                lr=config.replay_lr, warmup=0, only="primitives", valid_limit=0,
                                                workers=0, seed=config.seed + r), progress=False)
-        skills, _ = learn_skills([memories[task_id].entries[0].program for task_id in solved], domain.primitives)
-        summary = {"round": r + 1, "solved": len(solved), "new": new, "tasks": len(tasks), "skills": len(skills)}
+        names = {skill.name for skill in model.skills}
+        using = sum(any(st.primitive in names for st in task.program.statements) for task in replay)
+        summary = {"round": r + 1, "solved": len(solved), "new": new, "tasks": len(tasks), "skills": len(model.skills),
+                   "new_calling_skills": found_with_skills, "replayed_calling_skills": using}
         summaries.append(summary)
         folder = out / f"round-{r}"
         folder.mkdir(parents=True, exist_ok=True)
         save_model(model, folder / "model")
         memories.save(folder / "memory.json", domain)
-        atomic_write_text(folder / "library.json", library_to_json(skills, domain.primitives) + "\n")
+        atomic_write_text(folder / "library.json", library_to_json(model.skills, domain.primitives) + "\n")
         atomic_write_text(state_path, json.dumps({"round": r, "config": asdict(config), "summaries": summaries}) + "\n")
         if progress:
-            print(f"round {r + 1}: solved {len(solved)}/{len(tasks)} ({new} new), library {len(skills)} skills",
-                  flush=True)
+            print(f"round {r + 1}: solved {len(solved)}/{len(tasks)} ({new} new, {found_with_skills} of them calling "
+                  f"skills), library {len(model.skills)} skills", flush=True)
     return summaries

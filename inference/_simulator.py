@@ -155,9 +155,9 @@ class Simulator:
             if parent is None:
                 envs = None
             else:
-                self.reserve(len(self.inputs))
                 statement = body[-1]
                 primitive = self.domain.primitives[statement.primitive]
+                self.reserve(len(self.inputs) * primitive.statements)  # a skill runs its whole body
                 envs = []
                 try:
                     for env in parent:

@@ -25,7 +25,7 @@ from ._search_mcmc import mcmc_search
 from ._search_policy import policy_search
 from ._simulator import Budget, BudgetExhausted, SolveResult, verify
 
-__all__ = ["METHODS", "ANYTIME_METHODS", "MODEL_FREE_METHODS", "solve"]
+__all__ = ["METHODS", "ANYTIME_METHODS", "MODEL_FREE_METHODS", "SKILL_METHODS", "solve"]
 
 METHODS: dict[str, Callable[..., SolveResult]] = {
     "enumerate": enumerate_search,
@@ -47,6 +47,11 @@ one run at the largest budget gives the result at every smaller one."""
 MODEL_FREE_METHODS: set[str] = {"enumerate"}
 """Methods that use no model (the command line loads none for them)."""
 
+SKILL_METHODS: set[str] = {"guided"}
+"""Methods that call a model's skills (:meth:`~worldmodel.WorldModel.add_skills`): they
+search ``domain.with_skills(model.skills)``, and their programs may call skills. The
+others search the base domain."""
+
 _DEFAULT_BUDGET = Budget()
 
 
@@ -67,12 +72,14 @@ def solve(
             ``"enumerate"`` uses none).
         method: a key of :data:`METHODS` (default ``"enumerate"``).
         budget: simulator calls and seconds (default ``Budget()``: 100 000 calls, 60 s).
-        domain: the DSL (default ``deepcoder``).
+        domain: the DSL (default ``deepcoder``); with a model that learned skills, the
+            methods of :data:`SKILL_METHODS` search it with the skills added.
         seed: the seed of a randomised method (default 0).
 
     Returns:
         A :class:`SolveResult`: ``verified`` is True only if the exact interpreter
-        reproduces every example's output with ``program``; ``seconds`` is the wall
+        reproduces every example's output with ``program`` (which may call the model's
+        skills: ``domain.with_skills(model.skills).expand`` inlines them); ``seconds`` is the wall
         clock of the whole search. A budget spent without a program gives
         ``program=None``.
 
@@ -92,9 +99,12 @@ def solve(
         raise ValueError(f"unknown method {method!r}; valid choices: {', '.join(sorted(METHODS))}")
     if not isinstance(budget, Budget):
         raise TypeError(f"budget must be a Budget(calls=..., seconds=...), got {budget!r}")
+    skills = getattr(model, "skills", ())
+    skilled = domain.with_skills(skills) if skills and not domain.skills else domain
     start = time.perf_counter()
     try:
-        result = search(task, model=model, budget=budget, domain=domain, seed=seed)
+        result = search(task, model=model, budget=budget, domain=skilled if method in SKILL_METHODS else skilled.base,
+                        seed=seed)
     except BudgetExhausted as spent:
         # A method that lets the budget run out without returning found nothing it
         # could report; its calls are those the simulator counted when it stopped.
@@ -105,6 +115,6 @@ def solve(
         result,
         task_id=task.id,
         method=method,
-        verified=verify(result.program, task, domain),
+        verified=verify(result.program, task, skilled),
         seconds=seconds,
     )

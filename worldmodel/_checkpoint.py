@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -31,7 +32,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-from worldmodel.datasets import atomic_write_bytes, atomic_write_text
+from worldmodel.datasets import (
+    DOMAINS,
+    Skill,
+    atomic_write_bytes,
+    atomic_write_text,
+    library_from_json,
+    library_to_json,
+)
 
 from ._config import ConfigError, ModelConfig, config_from_dict
 from ._dynamics import DYNAMICS_LIMITS, DynamicsConfig, DynamicsHead
@@ -50,7 +58,7 @@ __all__ = [
 ]
 
 DYNAMICS_FORMAT = "worldmodel-dynamics"
-_OPTIONAL_HEADS = ("policy", "dynamics", "latent")  # configs a checkpoint holds when the model has the head
+_OPTIONAL_HEADS = ("policy", "dynamics", "latent", "skills")  # what a checkpoint holds when the model has it
 
 FORMAT = "worldmodel-checkpoint"
 VERSION = 1
@@ -110,6 +118,8 @@ def save_model(model, path: str | os.PathLike) -> None:
         configs["dynamics"] = model.dynamics.config.to_dict()
     if getattr(model, "latent", None) is not None:
         configs["latent"] = model.latent.config.to_dict()
+    if getattr(model, "skills", ()):
+        configs["skills"] = json.loads(library_to_json(model.skills, model.domain.primitives))["skills"]
     # The configs also go inside the tensors file, which the checksum covers, so that an
     # edited JSON config is caught. One metadata key: safetensors writes its metadata
     # from a hash map, so with two keys their order (and the bytes) changed run to run.
@@ -172,6 +182,8 @@ def _check_record(record: dict, meta_path: Path) -> None:
         raise CheckpointError(f"{meta_path}: field 'dynamics' must be an object (the DynamicsConfig) or null")
     if record.get("latent") is not None and not isinstance(record["latent"], dict):
         raise CheckpointError(f"{meta_path}: field 'latent' must be an object (the LatentConfig) or null")
+    if record.get("skills") is not None and not isinstance(record["skills"], list):
+        raise CheckpointError(f"{meta_path}: field 'skills' must be a list (the skill library) or null")
 
 
 def _configs_inside(data: bytes) -> dict | None:
@@ -189,12 +201,14 @@ def _configs_inside(data: bytes) -> dict | None:
     return inside if isinstance(inside, dict) else None
 
 
-def _state_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
-    """The state-dict shapes of a model of ``config`` (no policy), allocating nothing."""
+def _state_shapes(config: ModelConfig, skills: Sequence[Skill] = ()) -> dict[str, tuple[int, ...]]:
+    """The state-dict shapes of a model of ``config`` with ``skills`` (no policy), allocating nothing."""
     from ._model import WorldModel
 
     with torch.device("meta"):
         model = WorldModel(config)
+        if skills:
+            model.add_skills(skills)
     return {name: tuple(t.shape) for name, t in model.state_dict().items()}
 
 
@@ -219,9 +233,9 @@ def _check_shapes(found: dict[str, tuple[int, ...]], expected: dict[str, tuple[i
 
 def _check_fits(state: dict[str, torch.Tensor], config: ModelConfig, policy: PolicyConfig | None,
                 meta_path: Path, tensors_path: Path, dynamics: DynamicsConfig | None = None,
-                latent: LatentConfig | None = None) -> None:
+                latent: LatentConfig | None = None, skills: Sequence[Skill] = ()) -> None:
     """Refuse, before a real model is built, a config that does not describe the file."""
-    expected = _state_shapes(config)
+    expected = _state_shapes(config, skills)
     for name, head_type, head_config in (("dynamics", DynamicsHead, dynamics), ("latent", LatentHead, latent)):
         held = {k.removeprefix(f"{name}."): tuple(v.shape) for k, v in state.items() if k.startswith(f"{name}.")}
         if head_config is None and held:
@@ -273,8 +287,15 @@ def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "c
         latent = None
         if record.get("latent") is not None:
             latent = config_from_dict(LatentConfig, record["latent"], limits=LATENT_LIMITS)
+        skills = ()
+        if record.get("skills"):
+            if config.domain not in DOMAINS:
+                raise ConfigError(f"ModelConfig.domain {config.domain!r} is unknown; choose one of {sorted(DOMAINS)}")
+            skills = tuple(library_from_json(json.dumps({"skills": record["skills"]}), DOMAINS[config.domain].primitives))
     except ConfigError as error:
         raise CheckpointError(f"{meta_path}: bad model config: {error}") from None
+    except ValueError as error:  # a skill that does not parse or expand as recorded
+        raise CheckpointError(f"{meta_path}: field 'skills': {error}") from None
     # The pair is found by name, so both files may be renamed or copied together
     # (as the shipped checkpoint is); the checksum ties them.
     tensors_path = _sibling(base, ".safetensors")
@@ -299,8 +320,10 @@ def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "c
     except (SafetensorError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"{tensors_path}: unreadable safetensors ({error})") from None
     try:
-        _check_fits(state, config, policy, meta_path, tensors_path, dynamics, latent)
+        _check_fits(state, config, policy, meta_path, tensors_path, dynamics, latent, skills)
         model = WorldModel(config)
+        if skills:
+            model.add_skills(skills)
         if policy is not None:
             model.attach_policy(policy)
         if dynamics is not None:

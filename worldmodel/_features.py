@@ -278,6 +278,9 @@ class Featurizer:
 
     def __init__(self, domain: Domain, *, max_variables: int = 32, lookahead: bool = True):
         self.domain = domain
+        # The primitive head's classes: the domain's primitives, then the skills a model
+        # learned (WorldModel.add_skills appends them); programs are read in base primitives.
+        self.primitive_names: tuple[str, ...] = tuple(domain.primitives)
         self.vocab = Vocabulary.for_domain(dict(domain.primitives), domain.bounds, max_variables=max_variables)
         self.max_variables = max_variables
         self.width = domain.bounds.max_list_length + 2

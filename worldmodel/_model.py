@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from worldmodel.datasets import DOMAINS, Domain, Program, Task
+from worldmodel.datasets import DOMAINS, Domain, Program, Skill, Task, expand
 
 from ._config import ConfigError, ModelConfig
 from ._dynamics import DynamicsConfig, DynamicsHead
@@ -88,6 +88,7 @@ class WorldModel(nn.Module):
         self.policy: nn.Module | None = None
         self.dynamics: DynamicsHead | None = None
         self.latent: LatentHead | None = None
+        self.skills: tuple[Skill, ...] = ()
 
     @property
     def device(self) -> torch.device:
@@ -249,7 +250,36 @@ class WorldModel(nn.Module):
         self.check_task(task)
         inputs = primitive_inputs([task], self.featurizer, max_inputs=self.max_inputs).to(self.device)
         probabilities = torch.sigmoid(self.primitive_forward(inputs).float())[0].tolist()
-        return dict(zip(self.domain.primitives, probabilities))
+        return dict(zip(self.featurizer.primitive_names, probabilities))
+
+    def add_skills(self, skills: Sequence[Skill]) -> None:
+        """Grow the model's vocabulary by ``skills``: the primitive head gets one class
+        per skill, so that :meth:`primitive_probabilities` (and guided search over
+        ``domain.with_skills(model.skills)``) can call them.
+
+        A new class starts from its expansion's primitives: the mean of their output
+        weights and the least of their biases (a skill is as rare as its rarest part).
+        The checkpoint records the library (:func:`save_model`).
+
+        Raises:
+            ValueError: a skill's name is already a primitive's or a skill's, or its
+                body calls a primitive this model does not know.
+        """
+        skills = tuple(skills)
+        self.domain.with_skills([*self.skills, *skills])  # checks names and bodies
+        old = self.primitive_head.out[-1]
+        grown = nn.Linear(old.in_features, old.out_features + len(skills)).to(old.weight.device, old.weight.dtype)
+        index = {name: i for i, name in enumerate(self.featurizer.primitive_names)}
+        with torch.no_grad():
+            grown.weight[: old.out_features] = old.weight
+            grown.bias[: old.out_features] = old.bias
+            for j, skill in enumerate(skills, start=old.out_features):
+                parts = [index[s.primitive] for s in expand(skill.body, self.skills + skills).statements]
+                grown.weight[j] = old.weight[parts].mean(0)
+                grown.bias[j] = old.bias[parts].min()
+        self.primitive_head.out[-1] = grown
+        self.skills += skills
+        self.featurizer.primitive_names += tuple(skill.name for skill in skills)
 
     # -- the program latent space (worldmodel/_latent_head.py) --------------------------
 
@@ -281,7 +311,8 @@ class WorldModel(nn.Module):
         """What the latent space reads of B tasks: the pooled spec encoding and the
         primitive head's probabilities, ``(B, D + P)``."""
         _, examples, s = self.spec_forward(inputs.specs)
-        return torch.cat([s, torch.sigmoid(self.primitive_head(examples, s, inputs))], -1)
+        base = len(self.domain.primitives)  # not the skills: the latent space reads a fixed width
+        return torch.cat([s, torch.sigmoid(self.primitive_head(examples, s, inputs)[:, :base])], -1)
 
     @torch.no_grad()
     def latent_spec_features(self, task: Task) -> torch.Tensor:
@@ -413,7 +444,7 @@ class WorldModel(nn.Module):
 
         self.config = dataclasses.replace(self.config, primitive_width=width)
         self.primitive_head = PrimitiveHead(
-            self.config.dim, len(self.domain.primitives), num_tokens=self.featurizer.vocab.num_value_tokens,
+            self.config.dim, len(self.featurizer.primitive_names), num_tokens=self.featurizer.vocab.num_value_tokens,
             width=self.featurizer.width, hidden=width,
         ).to(self.device)
 

@@ -118,6 +118,9 @@ class PrimitivePart(_Batch):
 class PrimitiveTerm:
     """Binary cross-entropy of the primitive head against the primitives of each task's program.
 
+    A program may call the model's skills (:meth:`~worldmodel.WorldModel.add_skills`):
+    a call is the skill's class, not its body's primitives.
+
     It reads only the specs and the programs' primitive names, so it is cheap to build:
     :func:`fit` gives it every task of a step (``TrainConfig.spec_batch_size``), not
     only the ones the program-level terms sample.
@@ -129,7 +132,7 @@ class PrimitiveTerm:
     head: str = "primitive_head"
 
     def build(self, tasks: Sequence[Task], featurizer: Featurizer) -> PrimitivePart:
-        index = {name: i for i, name in enumerate(featurizer.domain.primitives)}
+        index = {name: i for i, name in enumerate(featurizer.primitive_names)}
         targets = torch.zeros(len(tasks), len(index))
         for b, task in enumerate(tasks):
             for statement in task.program.statements:

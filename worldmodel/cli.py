@@ -246,9 +246,11 @@ def _check_method(method: str) -> None:
 @click.option("--ask", type=click.IntRange(min=0, max=1000), default=0, show_default=True,
               help="For a solved task that other programs near the answer also fit, report up to ASK "
               "inputs on which they disagree (the questions that would settle it).")
+@click.option("--expand", is_flag=True,
+              help="Print each program in base primitives (a model that learned skills prints calls of them).")
 @_MODEL_OPTION
 @_SEED_OPTION
-def solve(tasks, method, calls, seconds, out, force, ask, model, seed):
+def solve(tasks, method, calls, seconds, out, force, ask, expand, model, seed):
     """Find a program for every task of TASKS (a task file, one JSON object per line).
 
     Malformed lines are reported on stderr as FILE:LINE: reason and skipped; the good
@@ -287,6 +289,7 @@ def solve(tasks, method, calls, seconds, out, force, ask, model, seed):
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--model") from None
     budget = Budget(calls=calls, seconds=seconds)
+    skilled = deepcoder.with_skills(loaded.skills) if getattr(loaded, "skills", ()) else deepcoder
     solved_calls, malformed, total, solved = [], 0, 0, 0
     start = time.perf_counter()
 
@@ -310,7 +313,8 @@ def solve(tasks, method, calls, seconds, out, force, ask, model, seed):
             solved += result.verified
             if result.verified:
                 solved_calls.append(result.calls)
-            text = deepcoder.format(result.program) if result.program is not None else None
+            base = skilled.expand(result.program) if result.program is not None else None
+            text = skilled.format(base if expand else result.program) if result.program is not None else None
             record = {
                 "id": result.task_id,
                 "method": method,
@@ -319,8 +323,10 @@ def solve(tasks, method, calls, seconds, out, force, ask, model, seed):
                 "calls": result.calls,
                 "seconds": round(result.seconds, 6),
             }
+            if base is not None and base != result.program and not expand:
+                record["expanded"] = skilled.format(base)
             if ask and result.verified:
-                record.update(_ask(item, result.program, dynamics, ask, seed + index))
+                record.update(_ask(item, base, dynamics, ask, seed + index))
             if sink is not None:
                 sink.write(json.dumps(record))
             status = (
@@ -362,16 +368,20 @@ def solve(tasks, method, calls, seconds, out, force, ask, model, seed):
 @click.option("--capacity", type=click.IntRange(min=1, max=1000), default=5, show_default=True,
               help="Programs remembered per task (M).")
 @click.option("--method", default="guided", show_default=True, help="The search method of the wake phase.")
+@click.option("--skills", type=click.IntRange(min=0, max=1000), default=10, show_default=True,
+              help="Most new skills a round adds to the library (0: no library).")
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Folder of the rounds' models and memories; a rerun resumes from it.")
 @_MODEL_OPTION
 @click.option("--seed", type=click.IntRange(min=0, max=2**62), default=0, show_default=True)
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def learn(tasks, rounds, calls, capacity, method, out, model, seed, progress):
+def learn(tasks, rounds, calls, capacity, method, skills, out, model, seed, progress):
     """Learn from TASKS (a task file; any program field is ignored) by Memoised Wake-Sleep.
 
     Each round searches every task with the current model, remembers the best verified
-    programs of each, and trains the primitive head on draws from the memories. Rounds
+    programs of each, grows a skill library from them (the model's vocabulary grows with
+    it, and guided search calls the skills), and trains the primitive head on draws from
+    the memories. `worldmodel solve --model OUT/round-R/model` uses the skills. Rounds
     are saved atomically in OUT; after a kill, the same command resumes. Exit code 2 for
     a usage error (an empty task file, an OUT of another config), 1 if a line was
     malformed (it is skipped).
@@ -394,7 +404,7 @@ def learn(tasks, rounds, calls, capacity, method, out, model, seed, progress):
         raise click.BadParameter(str(error), param_hint="--model") from None
     if loaded is None:
         raise click.BadParameter("learn trains a world model: give 'shipped' or a checkpoint", param_hint="--model")
-    config = LearnConfig(rounds=rounds, calls=calls, capacity=capacity, method=method, seed=seed)
+    config = LearnConfig(rounds=rounds, calls=calls, capacity=capacity, method=method, skills=skills, seed=seed)
     try:
         summaries = learn_tasks(found.tasks, loaded, deepcoder, config=config, out=out, progress=progress)
     except ValueError as error:
@@ -555,8 +565,10 @@ def generate(domain, count, min_length, max_length, examples, min_examples, inpu
 @click.option("--lengths", default="3,4,5", show_default=True, help="Program lengths, comma-separated.")
 @click.option("--per-length", type=click.IntRange(min=1), default=100, show_default=True, help="Tasks of each length.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Task file (JSONL) to write.")
+@click.option("--not-in", "not_in", multiple=True, type=click.Path(file_okay=False, exists=True),
+              help="A dataset whose behaviours to leave out (repeatable): no task behaves as one of its programs.")
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
-def tasks(directory, split, lengths, per_length, out, force):
+def tasks(directory, split, lengths, per_length, not_in, out, force):
     """Write a task file from DIRECTORY (a `generate` dataset): the first PER_LENGTH
     records of each length of SPLIT, in dataset order, with their programs and lengths.
 
@@ -567,6 +579,7 @@ def tasks(directory, split, lengths, per_length, out, force):
         DatasetError,
         OutputError,
         check_output,
+        dataset_ids,
         deepcoder,
         read_manifest,
         select_tasks,
@@ -578,8 +591,10 @@ def tasks(directory, split, lengths, per_length, out, force):
     except OutputError as error:
         raise click.UsageError(str(error)) from None
     try:
-        picked = select_tasks(directory, split, lengths=_lengths(lengths), per_length=per_length)
-        domain = DOMAINS.get(read_manifest(directory)["domain"], deepcoder)
+        manifest = read_manifest(directory)
+        exclude = frozenset().union(*(dataset_ids(d, probes=manifest["parameters"]["probes"]) for d in not_in))
+        picked = select_tasks(directory, split, lengths=_lengths(lengths), per_length=per_length, exclude=exclude)
+        domain = DOMAINS.get(manifest["domain"], deepcoder)
         write_tasks(out, picked, domain)
     except DatasetError as error:
         _fail(str(error))

@@ -89,3 +89,27 @@ def test_generate_with_motifs_records_them_and_keeps_default_manifests(tmp_path)
     assert len(tasks) == 40 and all(4 <= len(t.program.statements) <= 6 for t in tasks)
     assert sum(any(_contains(t.program, m) for m in bank) for t in tasks) >= 30
     assert "motifs" not in GenerateConfig(count=40).parameters()
+
+
+def test_tasks_not_in_another_dataset_share_no_behaviour_with_it(tmp_path):
+    from click.testing import CliRunner
+    from worldmodel.datasets import dataset_ids, read_tasks
+
+    from worldmodel.cli import main
+
+    generate(GenerateConfig(count=60, max_length=4, seed=0, splits=(("train", 1.0),)), tmp_path / "phi", progress=False)
+    generate(GenerateConfig(count=60, min_length=4, max_length=4, motifs=4, seed=3, splits=(("test", 1.0),)),
+             tmp_path / "pool", progress=False)
+    phi = dataset_ids(tmp_path / "phi", probes=16)
+    runner = CliRunner()
+    out = tmp_path / "pool.jsonl"
+    result = runner.invoke(main, ["tasks", str(tmp_path / "pool"), "--lengths", "4", "--per-length", "5",
+                                  "--not-in", str(tmp_path / "phi"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    ids = {task.id for task in read_tasks(out, deepcoder).tasks}
+    assert len(ids) == 5 and not ids & phi
+    itself = runner.invoke(main, ["tasks", str(tmp_path / "pool"), "--lengths", "4", "--per-length", "1",
+                                  "--not-in", str(tmp_path / "pool"), "--out", str(tmp_path / "none.jsonl")])
+    assert itself.exit_code != 0 and "too few" in itself.output  # every record behaves as one of its own
+    with pytest.raises(Exception, match="probes"):
+        dataset_ids(tmp_path / "phi", probes=8)

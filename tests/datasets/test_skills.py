@@ -106,3 +106,9 @@ def test_nothing_worth_a_name_gives_no_skill():
 def test_a_skill_may_not_shadow_a_primitive():
     with pytest.raises(ValueError, match="already a primitive"):
         skill_primitives([Skill("SORT", deepcoder.parse("a <- [int] | b <- SORT a | c <- REVERSE b"))], BASE)
+
+
+def test_a_window_with_an_unread_intermediate_is_no_fragment():
+    program = deepcoder.parse("a <- [int] | b <- HEAD a | c <- HEAD a | d <- TAKE c a")
+    bodies = [deepcoder.format(body) for _, _, body, _ in fragments(program, deepcoder.primitives)]
+    assert bodies == ["a <- [int] | b <- HEAD a | c <- TAKE b a"]  # not "b <- HEAD a | c <- HEAD a"

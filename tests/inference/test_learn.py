@@ -39,7 +39,7 @@ def test_every_remembered_program_solves_its_task_and_replay_moves_only_the_prim
         for entry in memory.entries:
             assert Simulator(task, deepcoder, Budget(calls=100)).solves(entry.program)
             assert entry.log_joint <= 0
-    assert len(memories[tasks[0].id].entries) > 1  # the warm start found alternatives
+    assert any(len(memories[t.id].entries) > 1 for t in tasks)  # the warm start found alternatives
     skills = library_from_json((tmp_path / "round-1" / "library.json").read_text(), deepcoder.primitives)
     assert len(skills) == summaries[1]["skills"]
     moved = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
