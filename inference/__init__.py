@@ -24,7 +24,7 @@ from ._enumerate import (
 )
 from ._latent import LATENT_KERNELS, MALA, JitteredHMC, LatentSamples, sample_latent
 from ._latent_plots import plot_energy_slice, plot_latent_map
-from ._learn import LearnConfig, learn
+from ._learn import LearnConfig, fantasies, learn
 from ._posterior import ExactPosterior, enumerate_programs, exact_posterior
 from ._scorer import HeuristicScorer, Scorer, WorldModelScorer, as_scorer, output_distance
 from ._search_energy import EnergySearchConfig, energy_search
@@ -109,5 +109,6 @@ __all__ = [
     "BayesOptResult",
     "minimize_gp",
     "LearnConfig",
+    "fantasies",
     "learn",
 ]

@@ -15,7 +15,9 @@ Each round (Hewitt, Le & Tenenbaum 2020, with the exact simulator as the likelih
    can call them (each call charged as the statements it runs). Memories hold base
    programs; a skill is a way to write them;
 3. *replay*: the primitive head, which steers ``guided`` search, trains on one program
-   drawn from each task's memory (``Q ∝ exp(log_joint)``), written with the library;
+   drawn from each task's memory (``Q ∝ exp(log_joint)``), written with the library,
+   and on ``fantasies`` tasks drawn from the generative model, the domain with its
+   skills (the sleep step; :func:`fantasies`);
 4. the model (its library with it), the memories, the library and the round's summary are written
    atomically to ``out/round-<r>/``, then ``out/state.json`` names the round as done.
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -44,7 +47,7 @@ from ._search_common import without_dead_code
 from ._simulator import Budget, BudgetExhausted, Simulator
 from ._solve import METHODS, solve
 
-__all__ = ["LearnConfig", "learn"]
+__all__ = ["LearnConfig", "fantasies", "learn"]
 
 
 @dataclass(frozen=True)
@@ -57,9 +60,12 @@ class LearnConfig:
         seconds: wall-clock seconds per task and round (default ``None``: calls only).
         capacity: programs remembered per task, M (default 5).
         method: the search method (default ``"guided"``).
-        replay_epochs: epochs of the primitive head on the memory draws (default 2).
-        replay_lr: its learning rate (default 1e-3).
+        replay_epochs: epochs of the primitive head on the memory draws and the
+            fantasies (default 4; chosen on a dev pool, ``docs/benchmarks.md``).
+        replay_lr: its learning rate (default 2e-3).
         skills: most new skills a round adds to the library (default 10; 0: no library).
+        fantasies: tasks a round draws from the generative model to replay with the
+            memories (:func:`fantasies`; default 2 000).
         seed: seeds searches, draws and training (default 0).
     """
 
@@ -68,17 +74,19 @@ class LearnConfig:
     seconds: float | None = None
     capacity: int = 5
     method: str = "guided"
-    replay_epochs: int = 2
-    replay_lr: float = 1e-3
+    replay_epochs: int = 4
+    replay_lr: float = 2e-3
     skills: int = 10
+    fantasies: int = 2000
     seed: int = 0
 
     def __post_init__(self) -> None:
         for name in ("rounds", "calls", "capacity", "replay_epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"LearnConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.skills < 0:
-            raise ValueError(f"LearnConfig.skills must be >= 0, got {self.skills}")
+        for name in ("skills", "fantasies"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"LearnConfig.{name} must be >= 0, got {getattr(self, name)}")
         if self.method not in METHODS:
             raise ValueError(f"LearnConfig.method must be one of {sorted(METHODS)}, got {self.method!r}")
         if self.seconds is not None and not self.seconds > 0:
@@ -93,6 +101,23 @@ def log_prior(model, task: Task, program: Program) -> float:
     if model.skills:
         program = compress_with(program, model.skills, model.domain.with_skills(model.skills).primitives)
     return sum(math.log(max(probabilities[st.primitive], 1e-9)) for st in program.statements)
+
+
+def fantasies(domain: Domain, *, count: int, seed: int, lengths: Sequence[int] = (1, 2, 3),
+              examples: int = 3) -> list[Task]:
+    """MWS's sleep step: ``count`` tasks drawn from the generative model, random programs
+    of ``domain`` (its skills among the primitives, each drawn as often as a primitive)
+    of ``lengths`` statements with ``examples`` random examples each. Replay on them
+    teaches the primitive head when a skill applies, on specs beyond the task set's.
+    A pure function of its arguments."""
+    rng = random.Random(f"worldmodel.learn.fantasies:{seed}")
+    dreamt: list[Task] = []
+    while len(dreamt) < count:
+        program = domain.random_program(rng, rng.choice(list(lengths)))
+        found = domain.random_examples(program, examples, rng)
+        if found is not None:
+            dreamt.append(Task(f"fantasy{len(dreamt)}", tuple(found), program.input_types, program))
+    return dreamt
 
 
 def _neighbours_that_solve(task: Task, remembered: Sequence[Program], domain: Domain, budget: Budget) -> list[Program]:
@@ -169,8 +194,9 @@ def learn(tasks: Sequence[Task], model, domain: Domain, *, config: LearnConfig, 
         replay = [replace(task, program=compress_with(memories[task.id].sample(1, generator=generator)[0],
                                                       model.skills, skilled.primitives))
                   for task in tasks if task.id in solved]
-        if replay:
-            fit(model, replay, [], TrainConfig(epochs=config.replay_epochs, batch_size=min(64, len(replay)),
+        dreamt = fantasies(skilled, count=config.fantasies, seed=config.seed + 7_919 * r)
+        if replay or dreamt:
+            fit(model, replay + dreamt, [], TrainConfig(epochs=config.replay_epochs, batch_size=min(64, len(replay) + len(dreamt)),
                                                lr=config.replay_lr, warmup=0, only="primitives", valid_limit=0,
                                                workers=0, seed=config.seed + r), progress=False)
         names = {skill.name for skill in model.skills}

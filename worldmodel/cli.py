@@ -370,12 +370,19 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, model, seed):
 @click.option("--method", default="guided", show_default=True, help="The search method of the wake phase.")
 @click.option("--skills", type=click.IntRange(min=0, max=1000), default=10, show_default=True,
               help="Most new skills a round adds to the library (0: no library).")
+@click.option("--replay-epochs", type=click.IntRange(min=1, max=1000), default=4, show_default=True,
+              help="Epochs of the primitive head on the memory draws, each round.")
+@click.option("--replay-lr", type=click.FloatRange(min=0, min_open=True), default=2e-3, show_default=True,
+              help="Learning rate of the replay.")
+@click.option("--fantasies", type=click.IntRange(min=0, max=10**6), default=2000, show_default=True,
+              help="Tasks drawn from the generative model (the domain with its skills) to replay each round.")
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Folder of the rounds' models and memories; a rerun resumes from it.")
 @_MODEL_OPTION
 @click.option("--seed", type=click.IntRange(min=0, max=2**62), default=0, show_default=True)
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def learn(tasks, rounds, calls, capacity, method, skills, out, model, seed, progress):
+def learn(tasks, rounds, calls, capacity, method, skills, replay_epochs, replay_lr, fantasies, out, model, seed,
+          progress):
     """Learn from TASKS (a task file; any program field is ignored) by Memoised Wake-Sleep.
 
     Each round searches every task with the current model, remembers the best verified
@@ -404,7 +411,8 @@ def learn(tasks, rounds, calls, capacity, method, skills, out, model, seed, prog
         raise click.BadParameter(str(error), param_hint="--model") from None
     if loaded is None:
         raise click.BadParameter("learn trains a world model: give 'shipped' or a checkpoint", param_hint="--model")
-    config = LearnConfig(rounds=rounds, calls=calls, capacity=capacity, method=method, skills=skills, seed=seed)
+    config = LearnConfig(rounds=rounds, calls=calls, capacity=capacity, method=method, skills=skills,
+                         replay_epochs=replay_epochs, replay_lr=replay_lr, fantasies=fantasies, seed=seed)
     try:
         summaries = learn_tasks(found.tasks, loaded, deepcoder, config=config, out=out, progress=progress)
     except ValueError as error:

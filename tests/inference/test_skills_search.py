@@ -7,13 +7,13 @@ import random
 
 import pytest
 from click.testing import CliRunner
+from learn_pools import MOTIF, motif_pool
 from worldmodel.datasets import Skill, Task, deepcoder
 from worldmodel.inference import Budget, BudgetExhausted, Simulator, enumerate_program, solve
 
 from worldmodel import CheckpointError, WorldModel, save_model
 from worldmodel.cli import main
 
-MOTIF = deepcoder.parse("a <- [int] | b <- MAP (*3) a | c <- FILTER (>0) b | d <- SCANL1 (+) c")
 SKILL = Skill("SKILL0", MOTIF)
 SKILLED = deepcoder.with_skills([SKILL])
 
@@ -127,16 +127,24 @@ def test_learning_grows_a_library_that_later_searches_call(tmp_path):
     from worldmodel.datasets import library_from_json
     from worldmodel.inference import LearnConfig, learn
 
-    rng = random.Random(0)
-    tasks = []
-    for i, tail in enumerate(["MAP (-1) d", "REVERSE d", "MAP (+1) d", "COUNT (%2==0) d", "SUM d", "MAXIMUM d",
-                              "MAP (*(-1)) d", "FILTER (%2==0) d"]):
-        program = deepcoder.parse(f"{deepcoder.format(MOTIF)} | e <- {tail}")
-        tasks.append(Task(f"m{i}", tuple(deepcoder.random_examples(program, 6, rng)), program.input_types))
+    tasks = motif_pool()
     model = WorldModel.default()
-    first, second = learn(tasks, model, deepcoder, config=LearnConfig(rounds=2, calls=2_000, capacity=2),
+    first, second = learn(tasks, model, deepcoder, config=LearnConfig(rounds=2, calls=2_000, capacity=2, fantasies=100),
                           out=tmp_path, progress=False)
     assert first["skills"] >= 1 and second["solved"] > first["solved"]
     assert second["new_calling_skills"] >= 1  # round 2 solved tasks by calling round 1's skills
     library = library_from_json((tmp_path / "round-1" / "library.json").read_text(), deepcoder.primitives)
     assert tuple(library) == model.skills == WorldModel.load(tmp_path / "round-1" / "model").skills
+
+
+def test_fantasies_are_seeded_tasks_of_the_domain_with_its_skills():
+    from worldmodel.inference import fantasies
+
+    dreamt = fantasies(SKILLED, count=300, seed=4)
+    assert dreamt == fantasies(SKILLED, count=300, seed=4) and dreamt != fantasies(SKILLED, count=300, seed=5)
+    calls = 0
+    for task in dreamt:
+        assert 1 <= len(task.program.statements) <= 3 and len(task.examples) == 3
+        assert Simulator(task, SKILLED, Budget(calls=None)).solves(task.program)
+        calls += "SKILL0" in {s.primitive for s in task.program.statements}
+    assert calls > 10  # the skill is drawn as often as a primitive (1 in 39 per statement)
