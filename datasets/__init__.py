@@ -29,6 +29,7 @@ from ._errors import (
     ParseError,
     SamplingError,
     TaskFileError,
+    WorldModelError,
 )
 from ._exedec import from_exedec
 from ._files import (
@@ -156,6 +157,7 @@ __all__ = [
     "EditError",
     "Example",
     "ExecutionError",
+    "WorldModelError",
     "InputConfig",
     "INPUT_DISTRIBUTIONS",
     "InsertStatement",

@@ -1,10 +1,16 @@
-"""The exceptions of :mod:`worldmodel.datasets`, one per kind of mistake."""
+"""The exceptions of :mod:`worldmodel.datasets`, one per kind of mistake, and the root
+:class:`WorldModelError` that every exception of the toolkit derives from.
+
+Catch ``WorldModelError`` for "anything worldmodel raises on purpose"; each subclass
+names one kind of mistake, and those about bad values are also ``ValueError``s.
+"""
 
 from __future__ import annotations
 
 import reprlib
 
 __all__ = [
+    "WorldModelError",
     "ExecutionError",
     "ParseError",
     "EditError",
@@ -15,7 +21,11 @@ __all__ = [
 ]
 
 
-class ExecutionError(Exception):
+class WorldModelError(Exception):
+    """The root of every exception worldmodel raises on purpose."""
+
+
+class ExecutionError(WorldModelError):
     """A program is invalid on an input: the interpreter's only error.
 
     Raised for an operation on invalid input (``HEAD`` of an empty list, ``ACCESS``
@@ -33,15 +43,15 @@ class ExecutionError(Exception):
         self.statement = statement
 
 
-class ParseError(ValueError):
+class ParseError(WorldModelError, ValueError):
     """Program text does not follow the domain's syntax; the message names the line."""
 
 
-class EditError(ValueError):
+class EditError(WorldModelError, ValueError):
     """An edit does not apply to a program (wrong index, type, or old content)."""
 
 
-class TaskFileError(ValueError):
+class TaskFileError(WorldModelError, ValueError):
     """A line of a task file is malformed; ``line`` is its 1-based number."""
 
     def __init__(self, message: str, *, path: str = "<tasks>", line: int = 0):
@@ -51,11 +61,11 @@ class TaskFileError(ValueError):
         self.reason = message
 
 
-class DatasetError(ValueError):
+class DatasetError(WorldModelError, ValueError):
     """A generated dataset (Φ) on disk is missing, inconsistent or corrupt."""
 
 
-class SamplingError(ValueError):
+class SamplingError(WorldModelError, ValueError):
     """A random program (or example set) could not be drawn within the tries allowed.
 
     Raised instead of looping on: the message names the length, the input types and
@@ -63,7 +73,7 @@ class SamplingError(ValueError):
     """
 
 
-class OutputError(ValueError):
+class OutputError(WorldModelError, ValueError):
     """An output path would destroy something: an input of the same command, an
     existing file (without ``force``), or the results of an interrupted run."""
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from scipy import stats
+from worldmodel.datasets import WorldModelError
 
 from ._posterior import ExactPosterior
 
@@ -57,7 +58,7 @@ def check_seed(default: int = 0) -> int:
         raise SamplerCheckError(f"{SEED_VARIABLE}={text!r} is not an integer seed") from None
 
 
-class SamplerCheckError(ValueError):
+class SamplerCheckError(WorldModelError, ValueError):
     """A check was called with bad arguments (draws outside the support, too few draws...)."""
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from ..datasets import Domain, ExecutionError, Program, Task
+from ..datasets import Domain, ExecutionError, Program, Task, WorldModelError
 from ..datasets._interpreter import Value, apply_primitive
 
 __all__ = ["Budget", "BudgetExhausted", "Simulator", "SolveResult", "verify"]
@@ -43,7 +43,7 @@ class Budget:
             raise ValueError(f"Budget.seconds must be > 0 or None, got {self.seconds}")
 
 
-class BudgetExhausted(Exception):
+class BudgetExhausted(WorldModelError):
     """Raised inside a search when the budget is spent; :func:`solve` catches it.
 
     Attributes:

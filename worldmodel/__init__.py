@@ -61,6 +61,7 @@ from ._queries import (
 from ._training import EnergyTerm, FitResult, LossTerm, SimilarityTerm, default_terms, fit
 from ._value_head import ValueHead, ValueInputs, ValuePart, ValueTerm, value_features
 from ._values import RankedValue, SlotCodec, top_values
+from .datasets import WorldModelError
 
 __all__ = [
     "MemoryEntry",
@@ -125,6 +126,7 @@ __all__ = [
     "state_features",
     "train_policy",
     "CheckpointError",
+    "WorldModelError",
     "EnergyTerm",
     "EvaluationResult",
     "FitResult",

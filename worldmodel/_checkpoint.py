@@ -35,6 +35,7 @@ from safetensors.torch import save as save_tensors
 from worldmodel.datasets import (
     DOMAINS,
     Skill,
+    WorldModelError,
     atomic_write_bytes,
     atomic_write_text,
     library_from_json,
@@ -80,7 +81,7 @@ POLICY_LIMITS: dict[str, tuple[int, int]] = {
 """Bounds of a checkpoint's :class:`PolicyConfig` (the shipped one: 256, 8, 64, 3, 5)."""
 
 
-class CheckpointError(Exception):
+class CheckpointError(WorldModelError):
     """A checkpoint is missing, corrupt, or not a worldmodel checkpoint; names the file."""
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
+from worldmodel.datasets import WorldModelError
+
 __all__ = ["ModelConfig", "TrainConfig", "ConfigError", "config_from_dict"]
 
 
-class ConfigError(ValueError):
+class ConfigError(WorldModelError, ValueError):
     """A config field has an invalid value; the message names the field and the fix."""
 
 

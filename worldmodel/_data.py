@@ -34,6 +34,7 @@ from worldmodel.datasets import (
     Statement,
     Task,
     TaskFileError,
+    WorldModelError,
     iter_tasks,
     parse_task,
     variable_types,
@@ -44,7 +45,7 @@ from ._features import Featurizer
 __all__ = ["random_edit", "TaskSample", "sample_task", "sample_chain", "load_tasks", "RecordTasks", "TrainingDataError"]
 
 
-class TrainingDataError(ValueError):
+class TrainingDataError(WorldModelError, ValueError):
     """A training data folder is missing, empty or unreadable; names the folder."""
 
 

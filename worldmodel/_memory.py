@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from worldmodel.datasets import Domain, ParseError, Program
+from worldmodel.datasets import Domain, ParseError, Program, WorldModelError
 from worldmodel.datasets._files import atomic_write_text
 
 __all__ = ["MemoryEntry", "MemoryFileError", "TaskMemory", "TaskMemories"]
@@ -34,7 +34,7 @@ FORMAT = "worldmodel-memory/1"
 """The ``format`` field of a memory file."""
 
 
-class MemoryFileError(ValueError):
+class MemoryFileError(WorldModelError, ValueError):
     """A memory file that cannot be read: the message names the file and the field."""
 
 
