@@ -38,7 +38,15 @@ from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
-from worldmodel.datasets import Domain, Program, Task, compress_with, learn_skills, library_to_json
+from worldmodel.datasets import (
+    Domain,
+    Program,
+    SamplingError,
+    Task,
+    compress_with,
+    learn_skills,
+    library_to_json,
+)
 from worldmodel.datasets._files import atomic_write_text
 
 from worldmodel import TaskMemories, TrainConfig, WorldModel, fit, save_model
@@ -112,11 +120,16 @@ def fantasies(domain: Domain, *, count: int, seed: int, lengths: Sequence[int] =
     A pure function of its arguments."""
     rng = random.Random(f"worldmodel.learn.fantasies:{seed}")
     dreamt: list[Task] = []
-    while len(dreamt) < count:
+    for _ in range(20 * count):  # bounded: a program without good examples is drawn again
+        if len(dreamt) == count:
+            return dreamt
         program = domain.random_program(rng, rng.choice(list(lengths)))
         found = domain.random_examples(program, examples, rng)
         if found is not None:
             dreamt.append(Task(f"fantasy{len(dreamt)}", tuple(found), program.input_types, program))
+    if len(dreamt) < count:
+        raise SamplingError(f"fantasies: {len(dreamt)} of {count} tasks in {20 * count} programs; "
+                            "this domain's random programs rarely have good examples: ask for fewer")
     return dreamt
 
 
