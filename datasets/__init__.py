@@ -8,6 +8,7 @@
     3
 """
 
+from ._arith import arith
 from ._deepcoder import DEEPCODER_PRIMITIVES as _DEEPCODER_PRIMITIVES
 from ._domain import INPUT_DISTRIBUTIONS, Domain, Example, InputConfig
 from ._edits import (
@@ -99,7 +100,7 @@ from ._tokens import Vocabulary
 
 deepcoder = Domain("deepcoder", _DEEPCODER_PRIMITIVES)
 
-DOMAINS = {"deepcoder": deepcoder}
+DOMAINS = {"deepcoder": deepcoder, "arith": arith}
 
 __all__ = [
     "InterpreterThroughput",
@@ -176,6 +177,7 @@ __all__ = [
     "check_inputs",
     "check_value",
     "deepcoder",
+    "arith",
     "format_program",
     "inverse",
     "neighbours",

@@ -248,9 +248,10 @@ def _check_method(method: str) -> None:
               "inputs on which they disagree (the questions that would settle it).")
 @click.option("--expand", is_flag=True,
               help="Print each program in base primitives (a model that learned skills prints calls of them).")
+@click.option("--domain", "domain_name", default="deepcoder", show_default=True, help="The tasks' domain (DSL).")
 @_MODEL_OPTION
 @_SEED_OPTION
-def solve(tasks, method, calls, seconds, out, force, ask, expand, model, seed):
+def solve(tasks, method, calls, seconds, out, force, ask, expand, domain_name, model, seed):
     """Find a program for every task of TASKS (a task file, one JSON object per line).
 
     Malformed lines are reported on stderr as FILE:LINE: reason and skipped; the good
@@ -265,17 +266,20 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, model, seed):
     import statistics
     import time
 
-    from worldmodel.datasets import LineWriter, OutputError, check_output, deepcoder, iter_tasks
+    from worldmodel.datasets import DOMAINS, LineWriter, OutputError, check_output, iter_tasks
     from worldmodel.inference import MODEL_FREE_METHODS, Budget, load_model
     from worldmodel.inference import solve as solve_task
 
     _check_method(method)
+    if domain_name not in DOMAINS:
+        raise click.BadParameter(f"unknown domain {domain_name!r}; choose from {sorted(DOMAINS)}", param_hint="--domain")
+    domain = DOMAINS[domain_name]
     if out is not None:
         try:
             check_output(out, inputs=[tasks], force=force)
         except OutputError as error:
             raise click.UsageError(str(error)) from None
-    items = iter_tasks(tasks, deepcoder)
+    items = iter_tasks(tasks, domain)
     first = next(items, None)
     if first is None:
         raise click.UsageError(f"{tasks}: no tasks (the file is empty); a task file holds one JSON task per line")
@@ -288,8 +292,13 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, model, seed):
             loaded = load_model(model)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--model") from None
+        if loaded is not None and loaded.domain.name != domain.name:
+            raise click.BadParameter(
+                f"the model is for domain {loaded.domain.name!r}, the tasks for {domain.name!r}: give a model "
+                f"trained on {domain.name} (worldmodel train on a `generate --domain {domain.name}` dataset) "
+                "or --method enumerate", param_hint="--model")
     budget = Budget(calls=calls, seconds=seconds)
-    skilled = deepcoder.with_skills(loaded.skills) if getattr(loaded, "skills", ()) else deepcoder
+    skilled = domain.with_skills(loaded.skills) if getattr(loaded, "skills", ()) else domain
     solved_calls, malformed, total, solved = [], 0, 0, 0
     start = time.perf_counter()
 
@@ -307,7 +316,7 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, model, seed):
             if dynamics is not None and dynamics.density.calibrated:
                 _warn_ood(loaded, [item])
             result = solve_task(
-                item, loaded, method, budget=budget, domain=deepcoder, seed=seed + index
+                item, loaded, method, budget=budget, domain=domain, seed=seed + index
             )
             total += 1
             solved += result.verified
@@ -326,7 +335,7 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, model, seed):
             if base is not None and base != result.program and not expand:
                 record["expanded"] = skilled.format(base)
             if ask and result.verified:
-                record.update(_ask(item, base, dynamics, ask, seed + index))
+                record.update(_ask(item, base, dynamics, ask, seed + index, domain))
             if sink is not None:
                 sink.write(json.dumps(record))
             status = (
@@ -458,7 +467,8 @@ def learn(tasks, rounds, calls, capacity, method, skills, replay_epochs, replay_
     show_default=True,
     help="Show a progress bar on stderr.",
 )
-def bench(tasks, methods, budgets, seconds, workers, out, model, seed, progress):
+@click.option("--domain", default="deepcoder", show_default=True, help="The tasks' domain (DSL).")
+def bench(tasks, methods, budgets, seconds, workers, out, model, seed, progress, domain):
     """Solve rate against the calls budget for each method on TASKS; writes OUT/bench.json,
     OUT/bench.png and OUT/results.jsonl.
 
@@ -473,14 +483,14 @@ def bench(tasks, methods, budgets, seconds, workers, out, model, seed, progress)
         _check_method(name)
     try:
         config = BenchConfig(
-            methods=names, budgets=budgets, seconds=seconds, workers=workers, model=model, seed=seed
+            methods=names, budgets=budgets, seconds=seconds, workers=workers, model=model, seed=seed, domain=domain
         )
         # The command as it ran, defaults spelled out, so that it repeats exactly.
         command = ["worldmodel", "bench", tasks, "--methods", ",".join(names)]
         command += ["--calls", ",".join(map(str, budgets))]
         for flag, value in (("--seconds", seconds), ("--workers", workers), ("--model", model)):
             command += [flag, str(value)] if value is not None else []
-        command += ["--out", out, "--seed", str(seed)]
+        command += ["--out", out, "--seed", str(seed)] + (["--domain", domain] if domain != "deepcoder" else [])
         report = run_bench(tasks, out, config=config, command=command, progress=progress)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
@@ -499,17 +509,16 @@ def bench(tasks, methods, budgets, seconds, workers, out, model, seed, progress)
         raise SystemExit(1)
 
 
-def _ask(task, program, dynamics, count: int, seed: int) -> dict:
+def _ask(task, program, dynamics, count: int, seed: int, domain) -> dict:
     """The rival programs near ``program`` that also fit ``task`` and the inputs that split them."""
-    from worldmodel.datasets import deepcoder
     from worldmodel.inference import alternative_programs, distinguish
 
-    rivals = alternative_programs(task, program, domain=deepcoder)
+    rivals = alternative_programs(task, program, domain=domain)
     if not rivals:
-        return {"candidates": [deepcoder.format(program)], "questions": []}
+        return {"candidates": [domain.format(program)], "questions": []}
     candidates = [program, *rivals]
-    questions = distinguish(task, candidates, domain=deepcoder, dynamics=dynamics, count=count, seed=seed)
-    return {"candidates": [deepcoder.format(p) for p in candidates], "questions": _questions_json(questions)}
+    questions = distinguish(task, candidates, domain=domain, dynamics=dynamics, count=count, seed=seed)
+    return {"candidates": [domain.format(p) for p in candidates], "questions": _questions_json(questions)}
 
 
 def _lengths(text: str) -> tuple[int, ...]:
