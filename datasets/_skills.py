@@ -236,6 +236,9 @@ def skill_primitives(skills: Iterable[Skill], primitives: Mapping[str, Primitive
         if skill.name in table:
             raise ValueError(f"skill name {skill.name!r} is already a primitive; choose another prefix")
         body, inner = skill.body, dict(table)
+        unknown = sorted({s.primitive for s in body.statements} - set(table))
+        if unknown:
+            raise ValueError(f"skill {skill.name!r} calls {unknown}, which are not primitives or earlier skills")
 
         def function(*args, body=body, inner=inner):
             try:

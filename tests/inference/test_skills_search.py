@@ -8,7 +8,7 @@ import random
 import pytest
 from click.testing import CliRunner
 from learn_pools import MOTIF, motif_pool
-from worldmodel.datasets import Skill, Task, deepcoder
+from worldmodel.datasets import Program, Skill, Statement, Task, deepcoder
 from worldmodel.inference import Budget, BudgetExhausted, Simulator, enumerate_program, solve
 
 from worldmodel import CheckpointError, WorldModel, save_model
@@ -64,6 +64,10 @@ def test_the_vocabulary_grows_with_the_library_and_the_checkpoint_records_it(tmp
     assert loaded.skills == (SKILL,) and loaded.primitive_probabilities(task) == pytest.approx(after)
     with pytest.raises(ValueError, match="already"):
         model.add_skills([SKILL])
+    unknown = Skill("SKILL1", Program(MOTIF.input_types, (Statement("SKILL9", (0,)), Statement("SORT", (1,)))))
+    with pytest.raises(ValueError, match="SKILL9"):
+        model.add_skills([unknown])
+    assert model.skills == (SKILL,)  # a refused library leaves the model as it was
 
 
 def test_an_edited_library_in_the_checkpoint_is_refused(tmp_path):
