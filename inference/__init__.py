@@ -32,7 +32,16 @@ from ._search_guided import GuidedSearchConfig, guided_search, primitive_costs
 from ._search_latent import LATENT_METHODS, PRIOR_STARTED, LatentSearchConfig, latent_search
 from ._search_mcmc import MCMCSearchConfig, PolicyEditProposal, mcmc_search
 from ._search_policy import PolicySearchConfig, policy_search
-from ._simulator import Budget, BudgetExhausted, Simulator, SolveResult, verify
+from ._simulator import (
+    Budget,
+    BudgetExhausted,
+    Simulator,
+    SolveResult,
+    clear_stop,
+    request_stop,
+    stop_requested,
+    verify,
+)
 from ._solve import ANYTIME_METHODS, METHODS, MODEL_FREE_METHODS, SKILL_METHODS, solve
 from ._svi import LATENT_GUIDES, FlowFit, fit_latent_flow
 
@@ -43,6 +52,9 @@ __all__ = [
     "Budget",
     "BudgetExhausted",
     "Simulator",
+    "clear_stop",
+    "request_stop",
+    "stop_requested",
     "SolveResult",
     "verify",
     "DEEPCODER_COMMUTATIVE",

@@ -43,6 +43,27 @@ class Budget:
             raise ValueError(f"Budget.seconds must be > 0 or None, got {self.seconds}")
 
 
+_STOP: dict[str, int | None] = {"signal": None}
+
+
+def request_stop(signum: int) -> None:
+    """Ask every running search to end at its next budget check, as if its seconds ran
+    out; a signal handler calls this. Python raises a handler's exception wherever the
+    main thread is, and one raised inside a finalizer is printed and dropped: with the
+    request recorded, a search stops even then."""
+    _STOP["signal"] = signum
+
+
+def stop_requested() -> int | None:
+    """The signal of a pending :func:`request_stop`, or ``None``."""
+    return _STOP["signal"]
+
+
+def clear_stop() -> None:
+    """Forget a :func:`request_stop` (searches run again)."""
+    _STOP["signal"] = None
+
+
 class BudgetExhausted(WorldModelError):
     """Raised inside a search when the budget is spent; :func:`solve` catches it.
 
@@ -134,7 +155,10 @@ class Simulator:
         self.calls += calls
 
     def check(self) -> None:
-        """Raise :class:`BudgetExhausted` if a limit is already passed."""
+        """Raise :class:`BudgetExhausted` if a limit is already passed (or a stop was
+        requested, :func:`request_stop`)."""
+        if _STOP["signal"] is not None:
+            raise BudgetExhausted(self.calls)
         b = self.budget
         if b.calls is not None and self.calls > b.calls:
             raise BudgetExhausted(self.calls)

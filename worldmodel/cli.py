@@ -89,18 +89,49 @@ _THREADS = click.IntRange(min=1, max=1024)
 
 
 def _sigterm_unwinds():
-    """Make SIGTERM raise ``SystemExit(143)``, so that ``finally`` blocks keep what is
-    finished; returns the function that puts the old handler back."""
+    """Make SIGTERM raise ``SystemExit(143)`` and SIGINT ``KeyboardInterrupt``, so that
+    ``finally`` blocks keep what is finished, and record each as a stop request
+    (``inference.request_stop``), which ends a running search at its next budget check
+    even when the exception was raised inside a finalizer and dropped; returns the
+    function that puts the old handlers back. Call :func:`_raise_if_stopped` between
+    units of work."""
     import signal
 
+    from worldmodel.inference import clear_stop, request_stop
+
     def terminate(signum, frame):
+        request_stop(signum)
         raise SystemExit(128 + signum)
 
+    def interrupt(signum, frame):
+        request_stop(signum)
+        raise KeyboardInterrupt
+
     try:
-        previous = signal.signal(signal.SIGTERM, terminate)
+        previous = {sig: signal.signal(sig, handler)
+                    for sig, handler in ((signal.SIGTERM, terminate), (signal.SIGINT, interrupt))}
     except ValueError:  # not the main thread (e.g. under a test runner): leave it
         return lambda: None
-    return lambda: signal.signal(signal.SIGTERM, previous)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        clear_stop()
+
+    return restore
+
+
+def _raise_if_stopped() -> None:
+    """Raise what a signal's handler raised, if a finalizer dropped it (see :func:`_sigterm_unwinds`)."""
+    import signal
+
+    from worldmodel.inference import stop_requested
+
+    signum = stop_requested()
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    if signum is not None:
+        raise SystemExit(128 + signum)
 
 
 def _task_file(path: str, domain) -> tuple[list, list]:
@@ -318,6 +349,7 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, domain_name, m
             result = solve_task(
                 item, loaded, method, budget=budget, domain=domain, seed=seed + index
             )
+            _raise_if_stopped()
             total += 1
             solved += result.verified
             if result.verified:

@@ -60,3 +60,21 @@ def test_arguments_reach_the_method(monkeypatch):
     budget = Budget(calls=5, seconds=1.0)
     solve(TASK, "MODEL", "spy", budget=budget, seed=7)
     assert seen == {"model": "MODEL", "budget": budget, "domain": deepcoder, "seed": 7}
+
+
+def test_a_stop_request_ends_a_search_at_its_next_budget_check():
+    import signal
+
+    from worldmodel.datasets import Example, Task, Type, deepcoder
+    from worldmodel.inference import Budget, clear_stop, request_stop, solve, stop_requested
+
+    slow = Task("slow", (Example(([1, 2, 3],), [7, -9, 200, 3]), Example(([4],), [-5, 1])), (Type.LIST,))
+    request_stop(signal.SIGINT)
+    try:
+        assert stop_requested() == signal.SIGINT
+        result = solve(slow, None, "enumerate", budget=Budget(calls=10**9, seconds=30), domain=deepcoder)
+    finally:
+        clear_stop()
+    assert not result.verified and result.seconds < 1 and stop_requested() is None
+    again = solve(slow, None, "enumerate", budget=Budget(calls=20_000), domain=deepcoder)
+    assert again.calls > 10_000  # cleared: searches run again
