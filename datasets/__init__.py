@@ -9,7 +9,6 @@
 """
 
 from ._arith import arith
-from ._deepcoder import DEEPCODER_PRIMITIVES as _DEEPCODER_PRIMITIVES
 from ._domain import INPUT_DISTRIBUTIONS, Domain, Example, InputConfig
 from ._edits import (
     DeleteStatement,
@@ -24,6 +23,7 @@ from ._edits import (
 )
 from ._errors import (
     DatasetError,
+    DomainError,
     EditError,
     ExecutionError,
     OutputError,
@@ -74,6 +74,7 @@ from ._program import (
     parse_program,
     variable_name,
 )
+from ._registry import DOMAINS, deepcoder, register_domain
 from ._skills import (
     Skill,
     compress,
@@ -86,21 +87,19 @@ from ._skills import (
     skill_primitives,
 )
 from ._tasks import (
+    DEFAULT_DOMAIN,
     MAX_LINE_BYTES,
     Task,
     TaskFile,
     iter_tasks,
     parse_task,
     read_tasks,
+    task_file_domain,
     task_to_json,
     write_tasks,
 )
 from ._throughput import InterpreterThroughput, interpreter_throughput
 from ._tokens import Vocabulary
-
-deepcoder = Domain("deepcoder", _DEEPCODER_PRIMITIVES)
-
-DOMAINS = {"deepcoder": deepcoder, "arith": arith}
 
 __all__ = [
     "InterpreterThroughput",
@@ -133,6 +132,8 @@ __all__ = [
     "library_from_json",
     "write_tasks",
     "task_to_json",
+    "task_file_domain",
+    "DEFAULT_DOMAIN",
     "read_tasks",
     "parse_task",
     "iter_tasks",
@@ -151,6 +152,8 @@ __all__ = [
     "Bounds",
     "DEFAULT_BOUNDS",
     "DOMAINS",
+    "DomainError",
+    "register_domain",
     "DatasetError",
     "DeleteStatement",
     "Domain",

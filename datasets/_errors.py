@@ -13,6 +13,7 @@ __all__ = [
     "WorldModelError",
     "ExecutionError",
     "ParseError",
+    "DomainError",
     "EditError",
     "TaskFileError",
     "DatasetError",
@@ -41,6 +42,10 @@ class ExecutionError(WorldModelError):
         super().__init__(f"{reason} (at {where})")
         self.reason = reason
         self.statement = statement
+
+
+class DomainError(WorldModelError, ValueError):
+    """A domain that is unknown, or that cannot be registered under its name."""
 
 
 class ParseError(WorldModelError, ValueError):

@@ -38,12 +38,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ._domain import INPUT_DISTRIBUTIONS, Domain
+from ._domain import INPUT_DISTRIBUTIONS, Domain, InputConfig
 from ._errors import DatasetError
 from ._files import atomic_write_text
 from ._motifs import motif_bank, motif_program
 from ._probe import DigestSet, behaviour, probe_inputs
 from ._processes import die_with_parent
+from ._registry import DOMAINS
 from ._tasks import Task, parse_task, task_to_json
 
 __all__ = [
@@ -59,6 +60,8 @@ __all__ = [
 ]
 
 FORMAT = "worldmodel.phi/1"
+OWN_INPUTS = "domain"
+"""The name, in ``GenerateConfig.inputs``, of the domain's own input distribution."""
 _WORK = ".generate"
 _SHARD = "shard-{:05d}.jsonl"
 
@@ -76,8 +79,9 @@ class GenerateConfig:
             most examples when ``min_examples`` is set.
         min_examples: fewest examples per record (default ``None``: exactly
             ``examples``); each record draws its count uniformly in between.
-        inputs: names in :data:`INPUT_DISTRIBUTIONS` of the input distributions; each
-            record draws one uniformly (default ``("exedec",)``).
+        inputs: names of the input distributions: ``"domain"``, the domain's own
+            (``Domain.inputs``), or keys of :data:`INPUT_DISTRIBUTIONS`; each record draws
+            one uniformly (default ``("domain",)``; DeepCoder's own is ``"exedec"``).
         seed: the dataset's seed (default 0).
         splits: ``(name, fraction)`` pairs; fractions sum to 1
             (default train 0.9, valid 0.05, test 0.05).
@@ -102,7 +106,7 @@ class GenerateConfig:
     max_length: int = 5
     examples: int = 5
     min_examples: int | None = None
-    inputs: tuple[str, ...] = ("exedec",)
+    inputs: tuple[str, ...] = (OWN_INPUTS,)
     seed: int = 0
     splits: tuple[tuple[str, float], ...] = (("train", 0.9), ("valid", 0.05), ("test", 0.05))
     shard_size: int = 10000
@@ -115,8 +119,6 @@ class GenerateConfig:
     motif_rate: float = 0.75
 
     def __post_init__(self) -> None:
-        from . import DOMAINS
-
         if self.domain not in DOMAINS:
             raise ValueError(f"domain {self.domain!r} is unknown; choose one of {sorted(DOMAINS)}")
         for name in ("count", "min_length", "examples", "shard_size", "block_size", "probes", "example_tries", "window"):
@@ -124,9 +126,10 @@ class GenerateConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.min_examples is not None and not 1 <= self.min_examples <= self.examples:
             raise ValueError(f"min_examples must be in [1, examples={self.examples}], got {self.min_examples}")
-        unknown = [name for name in self.inputs if name not in INPUT_DISTRIBUTIONS]
+        unknown = [name for name in self.inputs if name != OWN_INPUTS and name not in INPUT_DISTRIBUTIONS]
         if not self.inputs or unknown:
-            raise ValueError(f"inputs must name input distributions among {sorted(INPUT_DISTRIBUTIONS)}, got {list(self.inputs)}")
+            raise ValueError(f"inputs must name input distributions among {[OWN_INPUTS, *sorted(INPUT_DISTRIBUTIONS)]}, "
+                             f"got {list(self.inputs)}")
         if self.max_length < self.min_length:
             raise ValueError(f"max_length {self.max_length} < min_length {self.min_length}")
         if not self.splits:
@@ -153,11 +156,19 @@ class GenerateConfig:
         # manifest leaves them out, so it still matches.
         if self.min_examples is None:
             del data["min_examples"]
-        if self.inputs == ("exedec",):
+        if self.input_configs() == (self.own_inputs(),):  # one name for the same draws
             del data["inputs"]
         if not self.motifs:
             del data["motifs"], data["motif_rate"]
         return data
+
+    def own_inputs(self) -> InputConfig:
+        """The domain's own input distribution."""
+        return DOMAINS[self.domain].inputs
+
+    def input_configs(self) -> tuple[InputConfig, ...]:
+        """The input distributions ``inputs`` names, in order."""
+        return tuple(self.own_inputs() if name == OWN_INPUTS else INPUT_DISTRIBUTIONS[name] for name in self.inputs)
 
 
 @dataclass(frozen=True)
@@ -234,8 +245,6 @@ class _BlockResult:
 
 
 def _run_block(config: GenerateConfig, length: int, index: int) -> _BlockResult:
-    from . import DOMAINS
-
     domain: Domain = DOMAINS[config.domain]
     rng = _block_rng(config.seed, length, index)
     result = _BlockResult([])
@@ -256,7 +265,8 @@ def _run_block(config: GenerateConfig, length: int, index: int) -> _BlockResult:
             continue
         # Drawn only when there is a choice, so that the defaults keep their bytes.
         count = config.examples if config.min_examples is None else rng.randint(config.min_examples, config.examples)
-        inputs = INPUT_DISTRIBUTIONS[config.inputs[0] if len(config.inputs) == 1 else rng.choice(config.inputs)]
+        choices = config.input_configs()
+        inputs = choices[0] if len(choices) == 1 else rng.choice(choices)
         examples = domain.random_examples(program, count, rng, max_tries=config.example_tries, inputs=inputs)
         if examples is None:
             result.degenerate += 1
@@ -669,8 +679,6 @@ def iter_records(directory: str | os.PathLike, split: str, *, domain: Domain | N
         DatasetError: missing manifest, unknown split, or a shard whose checksum or
             content is wrong (naming the file and line).
     """
-    from . import DOMAINS
-
     root = Path(directory)
     manifest = read_manifest(root)
     if split not in manifest["counts"]:

@@ -191,18 +191,20 @@ def _execute(program: Program, inputs: Sequence[object], primitives: Mapping[str
     if len(compiled) > bounds.max_statements:
         raise ExecutionError(f"more than {bounds.max_statements} statements")
     env = check_inputs(program.input_types, inputs, bounds)
-    lo, hi = bounds.min_value, bounds.max_value
+    lo, hi, longest = bounds.min_value, bounds.max_value, bounds.max_list_length
     for index, (function, args, creates, text) in enumerate(compiled):
         try:
             value = function(env[args[0]]) if len(args) == 1 else function(env[args[0]], env[args[1]])
         except (IndexError, ValueError):
             raise ExecutionError(f"{text}: invalid argument", index) from None
-        # Only value-creating primitives can leave the range; the rest select or
-        # reorder existing values, and no primitive makes a list longer.
+        # Only value-creating primitives (Primitive.creates_values) can leave the bounds;
+        # the rest select or reorder existing values and make no list longer.
         if creates:
             if type(value) is int:
                 if not lo <= value <= hi:
                     raise ExecutionError("value out of range", index)
+            elif len(value) > longest:
+                raise ExecutionError("list too long", index)
             elif value and (min(value) < lo or max(value) > hi):
                 raise ExecutionError("value out of range", index)
         env.append(value)

@@ -57,11 +57,13 @@ class Primitive:
         text: how it is written in a program, e.g. ``"MAP (+1)"``.
         arg_types: types of its arguments, in order.
         return_type: type of its result.
-        function: the Python implementation on plain ints and lists; it may raise
+        function: the Python implementation on plain ints and int sequences (a list
+            argument may come as a list or a tuple: enumeration passes tuples); it may raise
             ``IndexError`` / ``ValueError`` on invalid input, which the interpreter
             turns into :class:`ExecutionError`.
         creates_values: whether the result may hold integers absent from the
-            arguments (so it must be range-checked).
+            arguments, or be a list longer than every list argument (so the interpreter
+            must check it against the bounds).
         statements: base statements one application runs, what the one budget charges
             per example (default 1; a skill's expanded size, :mod:`._skills`).
     """

@@ -1,4 +1,9 @@
-"""Task files: one JSON object per line, ``{"id", "examples", ["program"]}``.
+"""Task files: one JSON object per line, ``{"id", ["domain"], "examples", ["program"]}``.
+
+``domain`` names the DSL of the line's task; a line without it is of
+:data:`DEFAULT_DOMAIN` (``deepcoder``), so DeepCoder files need not say so. A line
+naming another domain than the one the file is read with is a bad line, and
+:func:`task_file_domain` tells a command which domain a file names.
 
 ``examples`` is a list of ``{"input": [args...], "output": value}``; ``input`` is the
 list of the program's arguments (ints or int lists). A malformed line is reported
@@ -28,15 +33,20 @@ from ._interpreter import check_inputs, check_value
 from ._program import Program, Type
 
 __all__ = [
+    "DEFAULT_DOMAIN",
     "MAX_LINE_BYTES",
     "Task",
     "TaskFile",
     "read_tasks",
     "iter_tasks",
     "parse_task",
+    "task_file_domain",
     "task_to_json",
     "write_tasks",
 ]
+
+DEFAULT_DOMAIN = "deepcoder"
+"""The domain of a task line that names none."""
 
 MAX_LINE_BYTES = 1 << 20
 """Longest task-file line read (1 MiB, newline excluded); a longer line is reported
@@ -100,6 +110,14 @@ def parse_task(record: object, domain: Domain, *, default_id: str = "") -> Task:
                 f"field 'id' {short_repr(task_id)} is not valid Unicode (a lone surrogate); "
                 "use an id of real characters"
             ) from None
+    named = record.get("domain", DEFAULT_DOMAIN)
+    if not isinstance(named, str):
+        raise ValueError(f"field 'domain' must be a domain's name, got {short_repr(named)}")
+    if named != domain.name:
+        raise ValueError(
+            f"field 'domain': the task is of domain {short_repr(named)}, read as {domain.name!r}; "
+            f"read the file with --domain {named}"
+        )
     examples = record.get("examples")
     if not isinstance(examples, list) or not examples:
         raise ValueError("field 'examples' must be a non-empty list")
@@ -153,7 +171,7 @@ def parse_task(record: object, domain: Domain, *, default_id: str = "") -> Task:
             raise ValueError(f"field 'program': {cut}") from None
         if program.input_types != input_types:
             raise ValueError("field 'program' takes other argument types than the examples give")
-    extra = {k: v for k, v in record.items() if k not in ("id", "examples", "program")}
+    extra = {k: v for k, v in record.items() if k not in ("id", "domain", "examples", "program")}
     return Task(str(task_id), tuple(parsed), input_types, program, extra)
 
 
@@ -271,9 +289,35 @@ def read_tasks(path: str | os.PathLike, domain: Domain) -> TaskFile:
     return TaskFile(tasks, errors)
 
 
+def task_file_domain(path: str | os.PathLike, *, max_line_bytes: int = MAX_LINE_BYTES) -> str | None:
+    """The domain a task file names: its first JSON object's ``domain`` field, or
+    :data:`DEFAULT_DOMAIN` when that object has none; ``None`` when no line of the file
+    is a JSON object (the readers then report each line).
+
+    Raises:
+        OSError: the file cannot be opened.
+    """
+    with open(path, "rb") as handle:
+        for _, line in _lines(handle, max_line_bytes):
+            if line is None or not line.strip():
+                continue
+            try:
+                record = _load_json(_decode(line.removeprefix(codecs.BOM_UTF8)))
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                named = record.get("domain", DEFAULT_DOMAIN)
+                return named if isinstance(named, str) else None
+    return None
+
+
 def task_to_json(task: Task, domain: Domain) -> str:
-    """One task-file line (no newline), fields in a fixed order."""
-    record: dict = {"id": task.id, "examples": [{"input": list(e.inputs), "output": e.output} for e in task.examples]}
+    """One task-file line (no newline), fields in a fixed order; ``domain`` is written
+    for every domain but :data:`DEFAULT_DOMAIN`."""
+    record: dict = {"id": task.id}
+    if domain.name != DEFAULT_DOMAIN:
+        record["domain"] = domain.name
+    record["examples"] = [{"input": list(e.inputs), "output": e.output} for e in task.examples]
     if task.program is not None:
         record["program"] = domain.format(task.program)
     record.update(task.extra)

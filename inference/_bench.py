@@ -125,12 +125,12 @@ SHIPPED_MODEL = "shipped"
 HEURISTIC_MODEL = "heuristic"
 
 
-def load_model(path: str | None) -> object:
+def load_model(path: str | None, *, domain: str = "deepcoder") -> object:
     """The scorer behind the learned methods, by name or path.
 
     Args:
-        path: ``"shipped"`` for the checkpoint that ships with the package
-            (``WorldModel.default()``), ``"heuristic"`` or ``None`` for the hand-written
+        path: ``"shipped"`` for the checkpoint that ships with the package for
+            ``domain`` (``WorldModel.default(domain=domain)``), ``"heuristic"`` or ``None`` for the hand-written
             :class:`HeuristicScorer` (an ablation with no learning), else a checkpoint
             path (with or without ``.json`` / ``.safetensors``).
 
@@ -142,9 +142,24 @@ def load_model(path: str | None) -> object:
     from worldmodel import CheckpointError, WorldModel
 
     try:
-        return WorldModel.default() if path == SHIPPED_MODEL else WorldModel.load(path)
+        return WorldModel.default(domain=domain) if path == SHIPPED_MODEL else WorldModel.load(path)
     except (CheckpointError, OSError, ValueError, KeyError) as error:
         raise ValueError(f"cannot load model {path!r}: {error}") from None
+
+
+def _bench_model(config: BenchConfig) -> object:
+    """The model ``config`` names (``None`` when no method needs one), checked to be for its domain.
+
+    Raises:
+        ValueError: it cannot be loaded, or it is for another domain.
+    """
+    if all(m in MODEL_FREE_METHODS for m in config.methods):
+        return None
+    model = load_model(config.model, domain=config.domain)
+    if model is not None and model.domain.name != config.domain:
+        raise ValueError(f"model {config.model!r} is for domain {model.domain.name!r}, the tasks for "
+                         f"{config.domain!r}; give a model trained on {config.domain}")
+    return model
 
 
 _DEFAULT_CONFIG = BenchConfig()
@@ -163,8 +178,7 @@ def _init_worker(tasks_path: str, config: BenchConfig, parent: int | None = None
     # that oversubscribe them (measured: 16 workers on 16 cores ran several times slower).
     torch.set_num_threads(1)
     domain = DOMAINS[config.domain]
-    needs_model = any(m not in MODEL_FREE_METHODS for m in config.methods)
-    model = load_model(config.model) if needs_model else None
+    model = _bench_model(config)
     _STATE.update(
         tasks=read_tasks(tasks_path, domain).tasks,
         domain=domain.with_skills(model.skills) if getattr(model, "skills", ()) else domain,  # formats skill calls
@@ -510,6 +524,7 @@ def run_bench(
     with contextlib.ExitStack() as stack:
         sink = stack.enter_context(open(results_path, "a", encoding="utf-8"))
         if workers > 1 and jobs:
+            _bench_model(config)  # a bad model fails here, once, not in every worker
             # fork where there is one (workers start at once and read the tasks
             # themselves), before the progress bar starts its monitor thread.
             methods = multiprocessing.get_all_start_methods()

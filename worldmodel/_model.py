@@ -26,6 +26,7 @@ from ._value_head import ValueHead, ValueInputs, value_features, value_inputs
 __all__ = ["WorldModel", "DEFAULT_CHECKPOINT"]
 
 DEFAULT_CHECKPOINT = "deepcoder"
+"""The domain whose shipped checkpoint :meth:`WorldModel.default` loads unless told another."""
 _CHUNK = 2048  # programs per forward pass in the query API (bounds peak memory)
 
 
@@ -609,21 +610,23 @@ class WorldModel(nn.Module):
         return load_model(path, map_location=map_location)
 
     @classmethod
-    def default(cls, *, map_location: str | torch.device = "cpu") -> WorldModel:
-        """The checkpoint shipped in ``worldmodel/checkpoints/`` (every head, the dynamics
-        head included).
+    def default(cls, *, domain: str = DEFAULT_CHECKPOINT, map_location: str | torch.device = "cpu") -> WorldModel:
+        """The checkpoint shipped in ``worldmodel/checkpoints/`` for ``domain`` (default
+        ``"deepcoder"``, every head, the dynamics head included).
 
         Raises:
-            CheckpointError: it is missing (train one with ``worldmodel train`` and copy
-                ``model.safetensors`` / ``model.json`` there as ``deepcoder.*``).
+            CheckpointError: there is none for ``domain`` (train one with ``worldmodel
+                train`` and copy ``model.safetensors`` / ``model.json`` there as
+                ``<domain>.*``).
         """
         from ._checkpoint import CheckpointError, load_model
 
         folder = resources.files("worldmodel") / "checkpoints"
-        base = os.path.join(str(folder), DEFAULT_CHECKPOINT)
+        base = os.path.join(str(folder), domain)
         if not os.path.exists(base + ".json"):
+            shipped = sorted(name.removesuffix(".json") for name in os.listdir(str(folder)) if name.endswith(".json"))
             raise CheckpointError(
-                f"{base}.json: no shipped checkpoint; train one with `worldmodel train --data DIR --out RUN` "
-                f"and copy RUN/model.json and RUN/model.safetensors to {base}.json / .safetensors"
+                f"{base}.json: no shipped checkpoint for domain {domain!r} (shipped: {', '.join(shipped) or 'none'}); "
+                f"train one with `worldmodel train --data DIR --out RUN` and give --model RUN/model"
             )
         return load_model(base, map_location=map_location)

@@ -144,6 +144,42 @@ def _task_file(path: str, domain) -> tuple[list, list]:
     return result.tasks, result.errors
 
 
+_DOMAIN_OPTION = click.option(
+    "--domain", "domain_name", default=None,
+    help="The DSL, a key of worldmodel.datasets.DOMAINS (default: the one the task file or dataset names, "
+    "else deepcoder).",
+)
+
+
+def _domain(name: str | None, *, tasks: str | None = None, data: str | None = None):
+    """The domain ``--domain`` names; without it, the one the task file ``tasks`` (or the
+    dataset ``data``) names; else deepcoder. Exit 2 for an unknown name or one the file
+    contradicts."""
+    from worldmodel.datasets import (
+        DEFAULT_DOMAIN,
+        DOMAINS,
+        DatasetError,
+        read_manifest,
+        task_file_domain,
+    )
+
+    named, source = None, tasks or data
+    try:
+        if tasks is not None:
+            named = task_file_domain(tasks)
+        elif data is not None:
+            named = read_manifest(data).get("domain")
+    except (OSError, DatasetError):
+        named = None  # the command's own reader reports what is wrong with the file
+    chosen = name or named or DEFAULT_DOMAIN
+    if chosen not in DOMAINS:
+        raise click.BadParameter(f"unknown domain {chosen!r}; choose from {sorted(DOMAINS)}", param_hint="--domain")
+    if name is not None and named is not None and name != named:
+        raise click.BadParameter(f"{source} is of domain {named!r}, not {name!r}; leave --domain out or give "
+                                 f"--domain {named}", param_hint="--domain")
+    return DOMAINS[chosen]
+
+
 @main.command()
 @click.option("--domain", "domain_name", default="deepcoder", show_default=True, help="DSL to measure.")
 @click.option("--programs", type=_Number("a number of programs", high=10**7), default=2000, show_default=True,
@@ -279,7 +315,7 @@ def _check_method(method: str) -> None:
               "inputs on which they disagree (the questions that would settle it).")
 @click.option("--expand", is_flag=True,
               help="Print each program in base primitives (a model that learned skills prints calls of them).")
-@click.option("--domain", "domain_name", default="deepcoder", show_default=True, help="The tasks' domain (DSL).")
+@_DOMAIN_OPTION
 @_MODEL_OPTION
 @_SEED_OPTION
 def solve(tasks, method, calls, seconds, out, force, ask, expand, domain_name, model, seed):
@@ -297,14 +333,12 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, domain_name, m
     import statistics
     import time
 
-    from worldmodel.datasets import DOMAINS, LineWriter, OutputError, check_output, iter_tasks
+    from worldmodel.datasets import LineWriter, OutputError, check_output, iter_tasks
     from worldmodel.inference import MODEL_FREE_METHODS, Budget, load_model
     from worldmodel.inference import solve as solve_task
 
     _check_method(method)
-    if domain_name not in DOMAINS:
-        raise click.BadParameter(f"unknown domain {domain_name!r}; choose from {sorted(DOMAINS)}", param_hint="--domain")
-    domain = DOMAINS[domain_name]
+    domain = _domain(domain_name, tasks=tasks)
     if out is not None:
         try:
             check_output(out, inputs=[tasks], force=force)
@@ -320,7 +354,7 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, domain_name, m
         loaded = None
     else:
         try:
-            loaded = load_model(model)
+            loaded = load_model(model, domain=domain.name)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--model") from None
         if loaded is not None and loaded.domain.name != domain.name:
@@ -419,11 +453,12 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, domain_name, m
               help="Tasks drawn from the generative model (the domain with its skills) to replay each round.")
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Folder of the rounds' models and memories; a rerun resumes from it.")
+@_DOMAIN_OPTION
 @_MODEL_OPTION
 @click.option("--seed", type=click.IntRange(min=0, max=2**62), default=0, show_default=True)
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def learn(tasks, rounds, calls, capacity, method, skills, replay_epochs, replay_lr, fantasies, out, model, seed,
-          progress):
+def learn(tasks, rounds, calls, capacity, method, skills, replay_epochs, replay_lr, fantasies, out, domain_name, model,
+          seed, progress):
     """Learn from TASKS (a task file; any program field is ignored) by Memoised Wake-Sleep.
 
     Each round searches every task with the current model, remembers the best verified
@@ -436,26 +471,30 @@ def learn(tasks, rounds, calls, capacity, method, skills, replay_epochs, replay_
     """
     import json
 
-    from worldmodel.datasets import deepcoder, read_tasks
+    from worldmodel.datasets import read_tasks
     from worldmodel.inference import LearnConfig, load_model
     from worldmodel.inference import learn as learn_tasks
 
     _check_method(method)
-    found = read_tasks(tasks, deepcoder)
+    domain = _domain(domain_name, tasks=tasks)
+    found = read_tasks(tasks, domain)
     for error in found.errors:
         click.echo(str(error), err=True)
     if not found.tasks:
         raise click.UsageError(f"{tasks}: no good tasks; a task file holds one JSON task per line")
     try:
-        loaded = load_model(model)
+        loaded = load_model(model, domain=domain.name)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--model") from None
     if loaded is None:
         raise click.BadParameter("learn trains a world model: give 'shipped' or a checkpoint", param_hint="--model")
+    if loaded.domain.name != domain.name:
+        raise click.BadParameter(f"the model is for domain {loaded.domain.name!r}, the tasks for {domain.name!r}",
+                                 param_hint="--model")
     config = LearnConfig(rounds=rounds, calls=calls, capacity=capacity, method=method, skills=skills,
                          replay_epochs=replay_epochs, replay_lr=replay_lr, fantasies=fantasies, seed=seed)
     try:
-        summaries = learn_tasks(found.tasks, loaded, deepcoder, config=config, out=out, progress=progress)
+        summaries = learn_tasks(found.tasks, loaded, domain, config=config, out=out, progress=progress)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     for summary in summaries:
@@ -499,8 +538,8 @@ def learn(tasks, rounds, calls, capacity, method, skills, replay_epochs, replay_
     show_default=True,
     help="Show a progress bar on stderr.",
 )
-@click.option("--domain", default="deepcoder", show_default=True, help="The tasks' domain (DSL).")
-def bench(tasks, methods, budgets, seconds, workers, out, model, seed, progress, domain):
+@_DOMAIN_OPTION
+def bench(tasks, methods, budgets, seconds, workers, out, model, seed, progress, domain_name):
     """Solve rate against the calls budget for each method on TASKS; writes OUT/bench.json,
     OUT/bench.png and OUT/results.jsonl.
 
@@ -513,6 +552,7 @@ def bench(tasks, methods, budgets, seconds, workers, out, model, seed, progress,
     names = tuple(m.strip() for m in methods.split(",") if m.strip())
     for name in names:
         _check_method(name)
+    domain = _domain(domain_name, tasks=tasks).name
     try:
         config = BenchConfig(
             methods=names, budgets=budgets, seconds=seconds, workers=workers, model=model, seed=seed, domain=domain
@@ -568,8 +608,9 @@ def _lengths(text: str) -> tuple[int, ...]:
 @click.option("--max-length", type=int, default=5, show_default=True, help="Longest program (statements).")
 @click.option("--examples", type=int, default=5, show_default=True, help="Input/output examples per record (the most, with --min-examples).")
 @click.option("--min-examples", type=int, default=None, help="Fewest examples per record; each record draws its count in [min, --examples].")
-@click.option("--inputs", "input_names", default="exedec", show_default=True,
-              help="Input distributions, comma-separated (exedec, medium, pccoder); each record draws one.")
+@click.option("--inputs", "input_names", default="domain", show_default=True,
+              help="Input distributions, comma-separated (domain: the domain's own; exedec, DeepCoder's own; "
+              "medium; pccoder); each record draws one.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed: the output bytes depend on it, not on --workers.")
 @click.option("--splits", default="train=0.9,valid=0.05,test=0.05", show_default=True, help="Split names and fractions.")
 @click.option("--shard-size", type=int, default=10000, show_default=True, help="Records per shard file.")
@@ -703,12 +744,13 @@ def _fail(message: str) -> None:
               help="Featurise the first epoch once and replay its batches on the device (spec-only terms, e.g. --only primitives).")
 @click.option("--lr-by-time", is_flag=True,
               help="Run the cosine decay over --time-limit rather than over --epochs (it ends when the time does).")
+@_DOMAIN_OPTION
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahead, epochs, batch_size, lr, hard_negatives,
           batch_negatives, chain_length, device, no_amp, workers, threads, seed, checkpoint_every, max_steps,
           time_limit, valid_limit, policy, policy_weight, primitive_weight, spec_batch_size, dynamics,
           dynamics_dim, dynamics_layers, dynamics_transition, latent, latent_dim, init_path, primitive_width, value_width, only,
-          reuse_batches, lr_by_time, quiet):
+          reuse_batches, lr_by_time, domain_name, quiet):
     """Train a world model on DATA; writes OUT/model.safetensors + OUT/model.json."""
     import torch
 
@@ -727,8 +769,10 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
 
     if threads is not None:
         torch.set_num_threads(threads)
+    domain = _domain(domain_name, data=data)
     try:
-        model_config = ModelConfig(dim=dim, token_dim=token_dim, lookahead=not no_lookahead, primitive_width=primitive_width)
+        model_config = ModelConfig(dim=dim, token_dim=token_dim, lookahead=not no_lookahead, primitive_width=primitive_width,
+                                   domain=domain.name)
         config = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, hard_negatives=hard_negatives, batch_negatives=batch_negatives,
             chain_length=chain_length, device=device, amp=not no_amp, workers=workers, seed=seed,
@@ -741,6 +785,8 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
             _fail(f"--device {device}: CUDA is not available on this machine; use --device cpu")
         torch.manual_seed(seed)  # the initial weights, so a run is reproducible from its command
         model = WorldModel.load(init_path) if init_path is not None else WorldModel(model_config)
+        if model.domain.name != domain.name:
+            _fail(f"--init {init_path}: the model is for domain {model.domain.name!r}, the data for {domain.name!r}")
         if primitive_width is not None and model.config.primitive_width != primitive_width:
             model.reset_primitive_head(width=primitive_width)
         if policy and model.policy is None:
@@ -823,39 +869,51 @@ def _json_value(text: str, option: str):
         _fail(f"{option}: not JSON ({getattr(error, 'msg', 'nested too deeply')}); give e.g. '[[1, 2, 3], 2]'")
 
 
-def _program(text: str, option: str = "--program"):
-    from worldmodel.datasets import ParseError, deepcoder
+def _program(text: str, domain, option: str = "--program"):
+    from worldmodel.datasets import ParseError
 
     try:
-        return deepcoder.parse(text)
+        return domain.parse(text)
     except ParseError as error:
         _fail(f"{option}: {error}")
 
 
-def _load_query_model(model_path: str, dynamics_path: str | None = None):
-    """The world model, with the dynamics head ``dynamics_path`` names attached."""
-    from worldmodel import CheckpointError, WorldModel, load_dynamics
+def _load_query_model(model_path: str, dynamics_path: str | None, domain):
+    """The world model for ``domain``, with the dynamics head ``dynamics_path`` names attached."""
+    from worldmodel import CheckpointError, ConfigError, WorldModel, load_dynamics
 
     try:
-        model = WorldModel.default() if model_path == "shipped" else WorldModel.load(model_path)
+        model = WorldModel.default(domain=domain.name) if model_path == "shipped" else WorldModel.load(model_path)
+        if model.domain.name != domain.name:
+            _fail(f"--model {model_path}: the model is for domain {model.domain.name!r}, the tasks for {domain.name!r}")
         if dynamics_path not in (None, "shipped"):
             model.attach_dynamics(load_dynamics(dynamics_path))
-    except CheckpointError as error:
+    except (CheckpointError, ConfigError) as error:
         _fail(str(error))
     return model
 
 
-def _load_dynamics(dynamics_path: str):
-    """A dynamics head alone (forward and reverse need nothing else)."""
+def _load_dynamics(dynamics_path: str, domain_name: str | None):
+    """A dynamics head alone (forward and reverse need nothing else): the shipped one of
+    ``domain_name`` (default deepcoder), or the file ``dynamics_path``, whose domain
+    ``domain_name`` must then be if given."""
+    from worldmodel.datasets import DEFAULT_DOMAIN
+
+    head = _read_dynamics(dynamics_path, domain_name or DEFAULT_DOMAIN)
+    if domain_name is not None and head.domain.name != domain_name:
+        _fail(f"--dynamics {dynamics_path}: the head is for domain {head.domain.name!r}, not {domain_name!r}")
+    return head
+
+
+def _read_dynamics(dynamics_path: str, domain_name: str):
     import os
     from importlib import resources
 
     from worldmodel import CheckpointError, load_dynamics, load_model
-    from worldmodel._model import DEFAULT_CHECKPOINT
 
     path = dynamics_path
     if path == "shipped":
-        path = os.path.join(str(resources.files("worldmodel") / "checkpoints"), DEFAULT_CHECKPOINT)
+        path = os.path.join(str(resources.files("worldmodel") / "checkpoints"), domain_name)
     try:
         with open(str(path).removesuffix(".json").removesuffix(".safetensors") + ".json", "rb") as handle:
             is_model = b'"worldmodel-checkpoint"' in handle.read(1 << 20)
@@ -890,9 +948,7 @@ def _warn_ood(model, tasks) -> dict:
 
 def _query_tasks(tasks_path: str, model):
     """Good tasks of a task file (bad lines reported), those the model cannot encode reported too."""
-    from worldmodel.datasets import deepcoder
-
-    tasks, errors = _task_file(tasks_path, deepcoder)
+    tasks, errors = _task_file(tasks_path, model.domain)
     for error in errors:
         click.echo(str(error), err=True)
     good = []
@@ -952,7 +1008,8 @@ def query() -> None:
 @click.option("--top-k", type=click.IntRange(min=1, max=1000), default=5, show_default=True)
 @click.option("--jacobian", is_flag=True, help="Also print d E[y] / d x per input (expected output elements).")
 @_DYNAMICS_OPTION
-def query_forward(program_text, input_text, top_k, jacobian, dynamics_path):
+@_DOMAIN_OPTION
+def query_forward(program_text, input_text, top_k, jacobian, dynamics_path, domain_name):
     """p(y | x, φ): the likeliest outputs of PROGRAM on INPUT, with probabilities, and the
     interpreter's exact output beside them."""
     import json
@@ -961,11 +1018,11 @@ def query_forward(program_text, input_text, top_k, jacobian, dynamics_path):
     from worldmodel import forward_query, jacobian_query
     from worldmodel.datasets import ExecutionError
 
-    program = _program(program_text)
+    head = _load_dynamics(dynamics_path, domain_name)
+    program = _program(program_text, head.domain)
     inputs = _json_value(input_text, "--input")
     if not isinstance(inputs, list):
         _fail(f"--input: give the list of the program's arguments, e.g. '[[3, 1, 2]]', got {input_text!r:.80}")
-    head = _load_dynamics(dynamics_path)
     try:
         result = forward_query(head, program, inputs, k=top_k)
     except ValueError as error:
@@ -991,16 +1048,17 @@ def query_forward(program_text, input_text, top_k, jacobian, dynamics_path):
 @click.option("--top-k", type=click.IntRange(min=1, max=1000), default=10, show_default=True,
               help="Candidate inputs to decode and check.")
 @_DYNAMICS_OPTION
-def query_reverse(program_text, output_text, top_k, dynamics_path):
+@_DOMAIN_OPTION
+def query_reverse(program_text, output_text, top_k, dynamics_path, domain_name):
     """p(x | y, φ): candidate inputs for OUTPUT, each checked by the interpreter; the
     confirmed ones are listed under "preimages"."""
     import json
 
     from worldmodel import reverse_query
 
-    program = _program(program_text)
+    head = _load_dynamics(dynamics_path, domain_name)
+    program = _program(program_text, head.domain)
     output = _json_value(output_text, "--output")
-    head = _load_dynamics(dynamics_path)
     try:
         result = reverse_query(head, program, output, k=top_k)
     except ValueError as error:
@@ -1020,14 +1078,15 @@ def query_reverse(program_text, output_text, top_k, dynamics_path):
 @click.option("--program", "program_text", required=True, help="Program text.")
 @_QUERY_MODEL_OPTION
 @_DYNAMICS_OPTION
-def query_energy(tasks_path, program_text, model_path, dynamics_path):
+@_DOMAIN_OPTION
+def query_energy(tasks_path, program_text, model_path, dynamics_path, domain_name):
     """E(x, y, φ) of PROGRAM on each task of TASKS (lower = explains the examples better)."""
     import json
 
     from worldmodel.inference import verify
 
-    program = _program(program_text)
-    model = _load_query_model(model_path, dynamics_path)
+    model = _load_query_model(model_path, dynamics_path, _domain(domain_name, tasks=tasks_path))
+    program = _program(program_text, model.domain)
     fitting, errors = _fitting_tasks(tasks_path, program, model)
     for task, ood in fitting:
         energy = float(model.energy(task, [program])[0])
@@ -1042,13 +1101,14 @@ def query_energy(tasks_path, program_text, model_path, dynamics_path):
 @click.option("--top-k", type=click.IntRange(min=1, max=1000), default=5, show_default=True)
 @_QUERY_MODEL_OPTION
 @_DYNAMICS_OPTION
-def query_policy(tasks_path, program_text, top_k, model_path, dynamics_path):
+@_DOMAIN_OPTION
+def query_policy(tasks_path, program_text, top_k, model_path, dynamics_path, domain_name):
     """p(Δφ | x, y, φ): the likeliest edits of PROGRAM on each task, with probabilities."""
     import json
     import math
 
-    program = _program(program_text)
-    model = _load_query_model(model_path, dynamics_path)
+    model = _load_query_model(model_path, dynamics_path, _domain(domain_name, tasks=tasks_path))
+    program = _program(program_text, model.domain)
     if model.policy is None:
         _fail(f"--model {model_path}: the checkpoint has no policy (train one with --policy)")
     fitting, errors = _fitting_tasks(tasks_path, program, model)
@@ -1069,14 +1129,15 @@ def query_policy(tasks_path, program_text, top_k, model_path, dynamics_path):
 @click.option("--program", "program_text", required=True, help="Program text.")
 @_QUERY_MODEL_OPTION
 @_DYNAMICS_OPTION
-def query_similarity(tasks_path, program_text, model_path, dynamics_path):
+@_DOMAIN_OPTION
+def query_similarity(tasks_path, program_text, model_path, dynamics_path, domain_name):
     """M(y, y' | x): how near PROGRAM's outputs are to each task's target outputs (higher = nearer)."""
     import json
 
     from worldmodel.datasets import ExecutionError
 
-    program = _program(program_text)
-    model = _load_query_model(model_path, dynamics_path)
+    model = _load_query_model(model_path, dynamics_path, _domain(domain_name, tasks=tasks_path))
+    program = _program(program_text, model.domain)
     fitting, errors = _fitting_tasks(tasks_path, program, model)
     for task, ood in fitting:
         outputs = []
@@ -1107,7 +1168,8 @@ def _questions_json(questions) -> list[dict]:
 @click.option("--seed", type=click.IntRange(min=0, max=2**62), default=0, show_default=True)
 @_QUERY_MODEL_OPTION
 @_DYNAMICS_OPTION
-def query_distinguish(tasks_path, program_texts, count, pool, seed, model_path, dynamics_path):
+@_DOMAIN_OPTION
+def query_distinguish(tasks_path, program_texts, count, pool, seed, model_path, dynamics_path, domain_name):
     """Inputs on which the candidate --programs disagree, for each task of TASKS, ranked by
     how evenly the answers split the candidates; every answer comes from the interpreter.
     """
@@ -1117,8 +1179,8 @@ def query_distinguish(tasks_path, program_texts, count, pool, seed, model_path, 
 
     if len(program_texts) < 2:
         raise click.UsageError("--programs: give at least two candidate programs (repeat the option)")
-    programs = [_program(text, f"--programs #{i + 1}") for i, text in enumerate(program_texts)]
-    model = _load_query_model(model_path, dynamics_path)
+    model = _load_query_model(model_path, dynamics_path, _domain(domain_name, tasks=tasks_path))
+    programs = [_program(text, model.domain, f"--programs #{i + 1}") for i, text in enumerate(program_texts)]
     tasks, errors = _query_tasks(tasks_path, model)
     ood = _warn_ood(model, tasks)
     for task in tasks:
@@ -1141,14 +1203,18 @@ def plot() -> None:
     """Pictures of the program latent space (matplotlib PNG)."""
 
 
-def _latent_model(model_path: str):
-    """The world model ``model_path`` names, which must have a latent space."""
+def _latent_model(model_path: str, domain):
+    """The world model ``model_path`` names (for ``domain``), which must have a latent space."""
     from worldmodel.inference import load_model
 
     try:
-        model = load_model(model_path)
+        model = load_model(model_path, domain=domain.name)
     except ValueError as error:
         _fail(str(error))
+    if model is None:
+        _fail(f"--model {model_path}: the heuristic scorer has no latent space; give 'shipped' or a checkpoint")
+    if model.domain.name != domain.name:
+        _fail(f"--model {model_path}: the model is for domain {model.domain.name!r}, not {domain.name!r}")
     if getattr(model, "latent", None) is None:
         _fail(f"--model {model_path}: the model has no latent space (train one with worldmodel train --latent)")
     return model
@@ -1160,13 +1226,14 @@ def _latent_model(model_path: str):
               help="Random programs (lengths 1-5) to encode.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="The programs' seed.")
 @_QUERY_MODEL_OPTION
-def plot_latent(out, programs, seed, model_path):
+@_DOMAIN_OPTION
+def plot_latent(out, programs, seed, model_path, domain_name):
     """A 2-D map of program latents (their two principal axes), coloured by length and output type."""
     import json
 
     from worldmodel.inference import plot_latent_map
 
-    info = plot_latent_map(_latent_model(model_path), out, programs=programs, seed=seed)
+    info = plot_latent_map(_latent_model(model_path, _domain(domain_name)), out, programs=programs, seed=seed)
     click.echo(json.dumps({"out": out, **info}))
 
 
@@ -1179,20 +1246,21 @@ def plot_latent(out, programs, seed, model_path):
 @click.option("--draws", type=click.IntRange(min=1, max=100_000), default=150, show_default=True, help="NUTS draws on the path.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="The chain's seed.")
 @_QUERY_MODEL_OPTION
-def plot_energy(tasks_path, index, program_text, out, draws, seed, model_path):
+@_DOMAIN_OPTION
+def plot_energy(tasks_path, index, program_text, out, draws, seed, model_path, domain_name):
     """The latent potential on a 2-D slice through a task's solution, with a NUTS path from q(z | x, y)."""
     import json
 
     from worldmodel.inference import plot_energy_slice, verify
 
-    model = _latent_model(model_path)
+    model = _latent_model(model_path, _domain(domain_name, tasks=tasks_path))
     good, errors = _task_file(tasks_path, model.domain)
     for error in errors:
         click.echo(str(error), err=True)
     if index >= len(good):
         _fail(f"--index {index}: {tasks_path} has {len(good)} good tasks")
     task = good[index]
-    program = _program(program_text) if program_text is not None else task.program
+    program = _program(program_text, model.domain) if program_text is not None else task.program
     if program is None:
         _fail(f"{tasks_path}: task {task.id!r} has no 'program' field; pass --program")
     if not verify(program, task, model.domain):

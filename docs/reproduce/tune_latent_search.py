@@ -40,7 +40,8 @@ def parse(setting: str) -> tuple[str, LatentSearchConfig]:
     options = {}
     for item in filter(None, fields.split(",")):
         name, value = item.split("=")
-        kind = type(getattr(LatentSearchConfig, name))
+        default = getattr(LatentSearchConfig, name)
+        kind = int if default is None else type(default)
         options[name] = value if kind is str else kind(value)
     return method, LatentSearchConfig(**options)
 

@@ -1,6 +1,7 @@
 """The arith domain: floor conventions, bounded runs that raise only ExecutionError, the
-shipped task file solved by enumeration, and `solve --domain arith` on the command line."""
+shipped task file solved by enumeration, and `solve` on it with the shipped arith model."""
 
+import json
 import random
 from pathlib import Path
 
@@ -53,11 +54,40 @@ def test_the_shipped_tasks_hold_and_enumeration_solves_each():
         assert result.verified and result.calls <= 100_000, task.id
 
 
-def test_solve_takes_the_domain_and_refuses_a_model_of_another():
+def test_solve_reads_the_domain_the_file_names_and_refuses_a_model_of_another():
     runner = CliRunner()
-    done = runner.invoke(main, ["solve", str(TASKS), "--domain", "arith", "--method", "enumerate", "--calls", "1e5"])
+    done = runner.invoke(main, ["solve", str(TASKS), "--method", "enumerate", "--calls", "1e5"])
     assert done.exit_code == 0 and "solved 12/12" in done.output, done.output
-    refused = runner.invoke(main, ["solve", str(TASKS), "--domain", "arith", "--calls", "1e3"])
+    deepcoder_model = str(Path(__file__).parents[2] / "worldmodel" / "checkpoints" / "deepcoder")
+    refused = runner.invoke(main, ["solve", str(TASKS), "--model", deepcoder_model, "--calls", "1e3"])
     assert refused.exit_code == 2 and "'deepcoder'" in refused.output and "--method enumerate" in refused.output
+    contradicted = runner.invoke(main, ["solve", str(TASKS), "--domain", "deepcoder"])
+    assert contradicted.exit_code == 2 and "is of domain 'arith'" in contradicted.output, contradicted.output
     unknown = runner.invoke(main, ["solve", str(TASKS), "--domain", "nope"])
     assert unknown.exit_code == 2 and "unknown domain" in unknown.output
+
+
+def test_the_shipped_arith_model_solves_more_of_the_example_file_than_enumeration_at_equal_calls():
+    runner = CliRunner()
+    counts = {}
+    for method in ("guided", "enumerate"):
+        done = runner.invoke(main, ["solve", str(TASKS), "--method", method, "--calls", "1e3"])
+        assert done.exit_code == 0, done.output
+        counts[method] = int(done.output.split("solved ")[-1].split("/")[0])
+    assert counts["guided"] > counts["enumerate"], counts
+
+
+def test_generate_train_and_solve_take_the_domain_from_the_data(tmp_path):
+    runner = CliRunner()
+    phi, run = tmp_path / "phi", tmp_path / "run"
+    made = runner.invoke(main, ["generate", "--domain", "arith", "--count", "200", "--max-length", "2", "--seed", "1",
+                                "--quiet", "--out", str(phi)])
+    assert made.exit_code == 0, made.output
+    contradicted = runner.invoke(main, ["train", "--data", str(phi), "--out", str(run), "--domain", "deepcoder"])
+    assert contradicted.exit_code == 2 and "is of domain 'arith'" in contradicted.output
+    trained = runner.invoke(main, ["train", "--data", str(phi), "--out", str(run), "--dim", "16", "--token-dim", "8",
+                                   "--epochs", "1", "--batch-size", "32", "--valid-limit", "8", "--quiet"])
+    assert trained.exit_code == 0, trained.output
+    assert json.loads((run / "model.json").read_text())["model"]["domain"] == "arith"
+    solved = runner.invoke(main, ["solve", str(TASKS), "--model", str(run / "model"), "--calls", "1e4"])
+    assert solved.exit_code == 0 and "solved " in solved.output, solved.output

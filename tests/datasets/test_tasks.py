@@ -4,9 +4,12 @@ import json
 
 import pytest
 from worldmodel.datasets import (
+    Example,
     Task,
     TaskFileError,
+    Type,
     deepcoder,
+    parse_task,
     read_tasks,
     task_to_json,
     write_tasks,
@@ -57,3 +60,22 @@ def _write(tmp_path, records):
     path = tmp_path / "in.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     return path
+
+
+def test_a_line_names_its_domain_and_a_reader_of_another_reports_the_field(tmp_path):
+    from worldmodel.datasets import DEFAULT_DOMAIN, arith, task_file_domain
+
+    task = Task("t", (Example((3,), 4),), (Type.INT,), arith.parse("a <- int | b <- ADD (1) a"))
+    line = task_to_json(task, arith)
+    assert '"domain": "arith"' in line and '"domain"' not in task_to_json(parse_task(GOOD, deepcoder), deepcoder)
+    path = tmp_path / "t.jsonl"
+    path.write_text("{oops\n" + line + "\n")
+    assert task_file_domain(path) == "arith"
+    assert read_tasks(path, arith).tasks == [task]
+    wrong = read_tasks(path, deepcoder).errors
+    assert [e.line for e in wrong] == [1, 2] and "field 'domain'" in str(wrong[1]) and "--domain arith" in str(wrong[1])
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text('{"id": "a", "examples": [{"input": [[1]], "output": 1}]}\n')
+    assert task_file_domain(plain) == DEFAULT_DOMAIN == "deepcoder"
+    (tmp_path / "empty.jsonl").write_text("\n")
+    assert task_file_domain(tmp_path / "empty.jsonl") is None
