@@ -34,11 +34,11 @@ _MOD = (2, 3, 10)
 
 def _table() -> dict[str, Primitive]:
     rows = [
-        Primitive("ADD", "ADD", (INT, INT), INT, operator.add, True),
+        Primitive("ADD", "ADD", (INT, INT), INT, operator.add, True, commutative=True),
         Primitive("SUB", "SUB", (INT, INT), INT, operator.sub, True),
-        Primitive("MUL", "MUL", (INT, INT), INT, operator.mul, True),
-        Primitive("MAX", "MAX", (INT, INT), INT, max, False),
-        Primitive("MIN", "MIN", (INT, INT), INT, min, False),
+        Primitive("MUL", "MUL", (INT, INT), INT, operator.mul, True, commutative=True),
+        Primitive("MAX", "MAX", (INT, INT), INT, max, False, commutative=True),
+        Primitive("MIN", "MIN", (INT, INT), INT, min, False, commutative=True),
         Primitive("SQUARE", "SQUARE", (INT,), INT, lambda v: v * v, True),
         Primitive("ABS", "ABS", (INT,), INT, abs, True),
     ]

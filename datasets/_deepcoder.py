@@ -66,6 +66,8 @@ ZIPWITHS = {
     "(min)": lambda xs, ys: [a if a < b else b for a, b in zip(xs, ys)],
     "(max)": lambda xs, ys: [a if a > b else b for a, b in zip(xs, ys)],
 }
+COMMUTATIVE_ZIPWITHS = frozenset({"(+)", "(*)", "(min)", "(max)"})
+"""The ZIPWITH lambdas whose two lists commute (both stop at the shorter list)."""
 BINARY_LAMBDAS = {
     "(+)": lambda a, b: a + b,
     "(-)": lambda a, b: a - b,
@@ -101,7 +103,8 @@ def _table() -> dict[str, Primitive]:
         # A count is a new integer (up to the list's length), so it is range-checked.
         table.append(Primitive(f"COUNT{lam}", f"COUNT {lam}", (LIST,), INT, f, True))
     for lam, f in ZIPWITHS.items():
-        table.append(Primitive(f"ZIPWITH{lam}", f"ZIPWITH {lam}", (LIST, LIST), LIST, f, True))
+        table.append(Primitive(f"ZIPWITH{lam}", f"ZIPWITH {lam}", (LIST, LIST), LIST, f, True,
+                               commutative=lam in COMMUTATIVE_ZIPWITHS))
     for lam, f in BINARY_LAMBDAS.items():
         table.append(Primitive(f"SCANL1{lam}", f"SCANL1 {lam}", (LIST,), LIST, _scanl1(f), True))
     return {p.name: p for p in table}

@@ -66,6 +66,8 @@ class Primitive:
             must check it against the bounds).
         statements: base statements one application runs, what the one budget charges
             per example (default 1; a skill's expanded size, :mod:`._skills`).
+        commutative: ``f(x, y) == f(y, x)`` for every pair of arguments of one type, so
+            enumeration applies one order only (default False).
     """
 
     name: str
@@ -75,6 +77,7 @@ class Primitive:
     function: Callable[..., object]
     creates_values: bool
     statements: int = 1
+    commutative: bool = False
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from ._checks import (
 from ._distinguish import Question, alternative_programs, distinguish
 from ._edit_kernel import EditMetropolisKernel, EditProposal, UniformEditProposal
 from ._enumerate import (
-    DEEPCODER_COMMUTATIVE,
     Enumeration,
     EnumerationConfig,
     enumerate_program,
@@ -57,7 +56,6 @@ __all__ = [
     "stop_requested",
     "SolveResult",
     "verify",
-    "DEEPCODER_COMMUTATIVE",
     "Enumeration",
     "EnumerationConfig",
     "enumerate_program",

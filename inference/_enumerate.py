@@ -44,15 +44,11 @@ from worldmodel.datasets import Program, Statement, Task, Type
 from ._simulator import BudgetExhausted, Simulator, SolveResult, verify
 
 __all__ = [
-    "DEEPCODER_COMMUTATIVE",
     "EnumerationConfig",
     "Enumeration",
     "enumerate_program",
     "enumerate_search",
 ]
-
-DEEPCODER_COMMUTATIVE = frozenset({"ZIPWITH(+)", "ZIPWITH(*)", "ZIPWITH(min)", "ZIPWITH(max)"})
-"""DeepCoder primitives whose two arguments commute: only one argument order is tried."""
 
 
 @dataclass(frozen=True)
@@ -62,15 +58,11 @@ class EnumerationConfig:
     Attributes:
         max_size: stop after this cost level, the tree size with unit costs (default
             ``None``: until the budget or the value space runs out).
-        commutative: names of primitives ``f`` with ``f(x, y) == f(y, x)``; for them
-            only one order of two arguments is applied (default: DeepCoder's ``ZIPWITH``
-            of ``+ * min max``; names absent from the domain are ignored).
         check_every: applications between two checks of the clock (default 256; a
             power of two). The calls limit is checked before every application.
     """
 
     max_size: int | None = None
-    commutative: frozenset[str] = DEEPCODER_COMMUTATIVE
     check_every: int = 256
 
     def __post_init__(self) -> None:
@@ -268,7 +260,7 @@ class _Enumerator:
             if len(p.arg_types) == 1:
                 unary.append(entry)
             elif len(p.arg_types) == 2:
-                commutes = name in config.commutative and p.arg_types[0] is p.arg_types[1]
+                commutes = p.commutative and p.arg_types[0] is p.arg_types[1]
                 binary.append(entry + (commutes,))
             else:
                 raise ValueError(

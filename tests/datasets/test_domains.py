@@ -174,3 +174,13 @@ def test_splits_are_disjoint_by_behaviour(reference):
             assert all(domain.run(task.program, list(e.inputs)) == e.output for e in task.examples)
     for a, b in (("train", "valid"), ("train", "test"), ("valid", "test")):
         assert not digests[a] & digests[b], (a, b)
+
+
+def test_primitives_marked_commutative_commute(domain):
+    rng = random.Random(3)
+    marked = [p for p in domain.primitives.values() if p.commutative]
+    assert all(len(p.arg_types) == 2 and p.arg_types[0] is p.arg_types[1] for p in marked)
+    for primitive in marked:
+        for _ in range(200):
+            x, y = (domain.random_value(primitive.arg_types[0], rng) for _ in range(2))
+            assert primitive.function(x, y) == primitive.function(y, x), primitive.name
