@@ -9,6 +9,7 @@
 """
 
 from ._arith import arith
+from ._ca import ca, evolution_examples
 from ._domain import INPUT_DISTRIBUTIONS, Domain, Example, InputConfig
 from ._edits import (
     DeleteStatement,
@@ -152,6 +153,8 @@ __all__ = [
     "Bounds",
     "DEFAULT_BOUNDS",
     "DOMAINS",
+    "ca",
+    "evolution_examples",
     "DomainError",
     "register_domain",
     "DatasetError",

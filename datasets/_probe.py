@@ -70,10 +70,12 @@ def _draw_probes(domain: Domain, input_types: tuple[Type, ...], count: int) -> t
     c = domain.inputs
     rng = random.Random("probes:" + ",".join(t.value for t in input_types))
     edges: list[tuple[Value, ...]] = []
+    lo, hi = domain.bounds.min_value, domain.bounds.max_value
     for k in range(len(_EDGE_LISTS)):
         edges.append(
             tuple(
-                list(_EDGE_LISTS[k]) if t is Type.LIST else (c.min_int if k % 2 == 0 else c.max_int)
+                # clamped into the domain's bounds: probes run unchecked, so each must be valid
+                [min(max(v, lo), hi) for v in _EDGE_LISTS[k]] if t is Type.LIST else (c.min_int if k % 2 == 0 else c.max_int)
                 for t in input_types
             )
         )

@@ -16,6 +16,7 @@ import warnings
 from importlib.metadata import entry_points
 
 from ._arith import arith
+from ._ca import ca
 from ._deepcoder import DEEPCODER_PRIMITIVES
 from ._domain import Domain
 from ._errors import DomainError
@@ -27,7 +28,7 @@ ENTRY_POINT_GROUP = "worldmodel.domains"
 deepcoder = Domain("deepcoder", DEEPCODER_PRIMITIVES)
 """DeepCoder's integer-list DSL (Balog et al. 2017), as ExeDec uses it."""
 
-DOMAINS: dict[str, Domain] = {"deepcoder": deepcoder, "arith": arith}
+DOMAINS: dict[str, Domain] = {"deepcoder": deepcoder, "arith": arith, "ca": ca}
 """Domains by name: what ``--domain``, a task file's ``domain`` field, a dataset's
 manifest and a model's config name."""
 

@@ -43,11 +43,11 @@ from worldmodel.datasets import (
     Program,
     SamplingError,
     Task,
+    atomic_write_text,
     compress_with,
     learn_skills,
     library_to_json,
 )
-from worldmodel.datasets._files import atomic_write_text
 
 from worldmodel import TaskMemories, TrainConfig, WorldModel, fit, save_model
 

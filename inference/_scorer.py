@@ -24,9 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
-from worldmodel.datasets import Domain, Program, Task
-from worldmodel.datasets._edits import Edit, InsertStatement
-from worldmodel.datasets._interpreter import Value
+from worldmodel.datasets import Domain, Edit, InsertStatement, Program, Task, Value
 
 __all__ = ["Scorer", "HeuristicScorer", "WorldModelScorer", "as_scorer", "output_distance", "Environment", "Run"]
 

@@ -63,11 +63,7 @@ class LatentSearchConfig:
         beam: programs decoded per latent (default 16: a wider beam costs less time per
             simulator call than more draws).
         max_draws: most latents decoded, whatever the budget (default 20 000).
-        warmup_steps: MCMC adaptation steps of each chain; their draws are decoded too
-            (default 50).
-        chain_draws: draws of an MCMC chain after its warm-up, before a fresh chain
-            starts from a draw of the frame's normal (``q``, or the prior with
-            ``start="prior"``); ``None``: one chain, from the frame's mean (default).
+        warmup_steps: MCMC adaptation steps; their draws are decoded too (default 50).
         step_size: initial MCMC step size in the ``u`` frame (default 0.3).
         num_steps: HMC leapfrog steps per draw (default 8).
         max_tree_depth: NUTS's deepest tree (default 4: at most 15 gradients a draw).
@@ -92,7 +88,6 @@ class LatentSearchConfig:
     beam: int = 16
     max_draws: int = 20_000
     warmup_steps: int = 50
-    chain_draws: int | None = None
     step_size: float = 0.3
     num_steps: int = 8
     max_tree_depth: int = 4
@@ -113,8 +108,6 @@ class LatentSearchConfig:
                      "chunk"):
             if getattr(self, name) < 1:
                 raise ValueError(f"LatentSearchConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.chain_draws is not None and self.chain_draws < 1:
-            raise ValueError(f"LatentSearchConfig.chain_draws must be >= 1 or None, got {self.chain_draws}")
         if self.warmup_steps < 0 or not self.step_size > 0 or not self.bo_box > 0 or not self.bo_local_scale > 0:
             raise ValueError("LatentSearchConfig needs warmup_steps >= 0, and step_size, bo_box, bo_local_scale > 0")
         if self.bo_proposals not in ("q", "box"):
@@ -246,19 +239,11 @@ def _run(method: str, decoder: _Decoder, potential_u, in_frame, dim: int, seed: 
                 decoder.check(in_frame(torch.stack(pending)))
                 pending.clear()
 
-        # Each chain after the first starts from a fresh draw of the frame's normal, so
-        # a short chain explores around where q (or the prior) puts its mass.
-        starts = torch.Generator().manual_seed(seed)
-        initial = torch.zeros(dim)
-        for chain in itertools.count():
-            sample_latent(
-                potential_u, initial, num_samples=config.chain_draws or config.max_draws,
-                warmup_steps=config.warmup_steps, kernel=method, seed=seed + chain, step_size=config.step_size,
-                num_steps=config.num_steps, max_tree_depth=config.max_tree_depth, on_draw=on_draw,
-            )
-            if config.chain_draws is None:
-                break
-            initial = torch.randn(dim, generator=starts)
+        sample_latent(
+            potential_u, torch.zeros(dim), num_samples=config.max_draws, warmup_steps=config.warmup_steps,
+            kernel=method, seed=seed, step_size=config.step_size, num_steps=config.num_steps,
+            max_tree_depth=config.max_tree_depth, on_draw=on_draw,
+        )
         if pending:
             decoder.check(in_frame(torch.stack(pending)))
     elif method == "svi":

@@ -23,8 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from worldmodel.datasets import Domain, Program, Task
-from worldmodel.datasets._edits import InsertStatement
+from worldmodel.datasets import Domain, InsertStatement, Program, Task
 
 from ._search_common import (
     Incumbent,

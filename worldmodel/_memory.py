@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from worldmodel.datasets import Domain, ParseError, Program, WorldModelError
-from worldmodel.datasets._files import atomic_write_text
+from worldmodel.datasets import Domain, ParseError, Program, WorldModelError, atomic_write_text
 
 __all__ = ["MemoryEntry", "MemoryFileError", "TaskMemory", "TaskMemories"]
 

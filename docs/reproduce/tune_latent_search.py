@@ -40,8 +40,7 @@ def parse(setting: str) -> tuple[str, LatentSearchConfig]:
     options = {}
     for item in filter(None, fields.split(",")):
         name, value = item.split("=")
-        default = getattr(LatentSearchConfig, name)
-        kind = int if default is None else type(default)
+        kind = type(getattr(LatentSearchConfig, name))
         options[name] = value if kind is str else kind(value)
     return method, LatentSearchConfig(**options)
 

@@ -25,6 +25,7 @@ from worldmodel.datasets import (
     Type,
     apply_edit,
     behaviour,
+    check_inputs,
     generate,
     inverse,
     iter_records,
@@ -43,7 +44,7 @@ def _example_module():
 
 
 digits = register_domain(_example_module().make_digits())
-NAMES = ["deepcoder", "arith", "digits"]
+NAMES = ["deepcoder", "arith", "ca", "digits"]
 
 
 @pytest.fixture(params=NAMES)
@@ -184,3 +185,10 @@ def test_primitives_marked_commutative_commute(domain):
         for _ in range(200):
             x, y = (domain.random_value(primitive.arg_types[0], rng) for _ in range(2))
             assert primitive.function(x, y) == primitive.function(y, x), primitive.name
+
+
+def test_probe_inputs_are_valid_inputs_of_the_domain(domain):
+    # Behaviour digests run programs on the probes unchecked, so each must be valid.
+    for signature in domain.signatures:
+        for probe in probe_inputs(domain, signature, 16):
+            assert check_inputs(signature, probe, domain.bounds) == list(probe), (signature, probe)
