@@ -302,9 +302,9 @@ def task_file_domain(path: str | os.PathLike, *, max_line_bytes: int = MAX_LINE_
             if line is None or not line.strip():
                 continue
             try:
-                record = _load_json(_decode(line.removeprefix(codecs.BOM_UTF8)))
-            except ValueError:
-                continue
+                record = json.loads(line.removeprefix(codecs.BOM_UTF8).decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+                continue  # a bad line: the readers report it; the domain is what the next good one names
             if isinstance(record, dict):
                 named = record.get("domain", DEFAULT_DOMAIN)
                 return named if isinstance(named, str) else None

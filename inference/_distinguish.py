@@ -31,7 +31,7 @@ from worldmodel.datasets import (
     probe_outputs,
 )
 
-from worldmodel import reverse_query
+from worldmodel import QueryValueError, reverse_query
 
 from ._simulator import verify
 
@@ -125,7 +125,7 @@ def _reverse_proposals(task: Task, programs: Sequence[Program], dynamics, rng: r
                 # A few preimages are proposals among many; the refinement that lifts
                 # reverse's top-10 rate costs 4x the time per query, so it is left out.
                 result = reverse_query(dynamics, program, target, k=3, refine=0)
-            except ValueError:  # the perturbed output is out of bounds
+            except QueryValueError:  # the perturbed output is out of bounds
                 continue
             out.extend(result.preimages)
     return out

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 from worldmodel.datasets import Domain, Task
 
+from worldmodel import UnsupportedTaskError
+
 from ._enumerate import EnumerationConfig, enumerate_program, enumeration_result
 from ._simulator import Budget, Simulator, SolveResult
 
@@ -137,8 +139,8 @@ def guided_search(
             if config.nats_per_delay is not None and getattr(model, "value_head", None) is not None:
                 delays = value_delays(model.value_scorer(task), nats_per_delay=config.nats_per_delay,
                                       max_delay=config.max_delay, max_scored=config.max_scored)
-        except ValueError:
-            pass  # the model cannot encode this task: enumerate with unit costs
+        except UnsupportedTaskError:
+            pass  # enumerate with unit costs
         else:
             costs = primitive_costs(probabilities, nats_per_cost=config.nats_per_cost, floor=config.floor)
             fallback = 0.0

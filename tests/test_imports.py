@@ -55,3 +55,24 @@ def test_the_checker_sees_a_wrong_import(tmp_path):
     found = [module for _, module in _imports(bad)]
     assert found == ["worldmodel.inference", "worldmodel.datasets._edits"]
     assert _package_of(found[0]) not in ALLOWED["worldmodel.datasets"]
+
+
+def _swallowed(path: Path):
+    """``except ValueError`` (or ``Exception``) handlers whose whole body is ``continue`` or ``pass``."""
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ExceptHandler) and isinstance(node.type, ast.Name) \
+                and node.type.id in ("ValueError", "Exception") \
+                and all(isinstance(statement, (ast.Continue, ast.Pass)) for statement in node.body):
+            yield node.lineno
+
+
+def test_no_broad_error_is_swallowed():
+    found = [f"{path.relative_to(ROOT)}:{line}" for folder in PACKAGES for path in sorted((ROOT / folder).glob("*.py"))
+             for line in _swallowed(path)]
+    assert not found, "catch the typed error that is meant: " + ", ".join(found)
+
+
+def test_the_swallow_checker_sees_one(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("for x in []:\n    try:\n        pass\n    except ValueError:\n        continue\n")
+    assert list(_swallowed(bad)) == [4]

@@ -8,6 +8,7 @@ from ._data import (
     RecordTasks,
     TaskSample,
     TrainingDataError,
+    UnreproducedTaskError,
     load_tasks,
     random_edit,
     sample_chain,
@@ -28,7 +29,7 @@ from ._grammar import GrammarState, ProgramGrammar
 from ._latent_head import DecodedProgram, LatentConfig, LatentHead, LatentPart, LatentTerm
 from ._memory import MemoryEntry, MemoryFileError, TaskMemories, TaskMemory
 from ._metrics import EvaluationResult, evaluate
-from ._model import WorldModel
+from ._model import UnsupportedTaskError, WorldModel
 from ._policy import (
     FlowPolicy,
     PolicyBatch,
@@ -50,6 +51,7 @@ from ._primitive_head import (
 from ._queries import (
     ForwardResult,
     Proposal,
+    QueryValueError,
     ReverseResult,
     SpecCheck,
     calibrate_spec_density,
@@ -88,6 +90,7 @@ __all__ = [
     "SpecCheck",
     "calibrate_spec_density",
     "forward_query",
+    "QueryValueError",
     "jacobian_query",
     "reverse_query",
     "spec_check",
@@ -134,6 +137,8 @@ __all__ = [
     "SimilarityTerm",
     "TaskSample",
     "TrainingDataError",
+    "UnreproducedTaskError",
+    "UnsupportedTaskError",
     "default_terms",
     "evaluate",
     "fit",

@@ -42,11 +42,16 @@ from worldmodel.datasets import (
 
 from ._features import Featurizer
 
-__all__ = ["random_edit", "TaskSample", "sample_task", "sample_chain", "load_tasks", "RecordTasks", "TrainingDataError"]
+__all__ = ["random_edit", "TaskSample", "sample_task", "sample_chain", "load_tasks", "RecordTasks", "TrainingDataError",
+           "UnreproducedTaskError"]
 
 
 class TrainingDataError(WorldModelError, ValueError):
     """A training data folder is missing, empty or unreadable; names the folder."""
+
+
+class UnreproducedTaskError(TrainingDataError):
+    """A task whose program does not reproduce its examples, so it gives no supervision."""
 
 
 def random_edit(
@@ -157,13 +162,13 @@ def sample_chain(
     """A corruption chain from ``task.program`` (see the module docstring for the rules).
 
     Returns ``(programs, edits, environments)``; ``programs[0]`` is the solution.
-    Raises ``ValueError`` if ``task.program`` does not solve ``task``.
+    Raises :class:`UnreproducedTaskError` if ``task.program`` does not solve ``task``.
     """
     program = task.program
     envs = featurizer.environments(task, program) if program is not None else None
     targets = tuple(repr(e.output) for e in task.examples)
     if envs is None or _behaviour(envs) != targets:
-        raise ValueError(f"task {task.id!r}: its program does not reproduce its examples")
+        raise UnreproducedTaskError(f"task {task.id!r}: its program does not reproduce its examples")
     chain, edits, chain_envs = [program], [], [envs]
     seen = {targets}
     for _ in range(length):

@@ -20,7 +20,7 @@ from scipy.stats import spearmanr
 
 from worldmodel.datasets import Task
 
-from ._data import sample_chain
+from ._data import UnreproducedTaskError, sample_chain
 from ._policy import evaluate_policy
 
 __all__ = ["EvaluationResult", "evaluate"]
@@ -124,7 +124,7 @@ def evaluate(
         rng = random.Random(f"evaluate:{seed}:{i}")
         try:
             chain, _, envs = sample_chain(task, chain_length, featurizer, rng)
-        except ValueError:
+        except UnreproducedTaskError:
             continue
         used += 1
         energy = model.energy(task, chain, environments=envs).float().cpu().tolist()

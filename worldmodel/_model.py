@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from worldmodel.datasets import DOMAINS, Domain, Program, Skill, Task, expand
+from worldmodel.datasets import DOMAINS, Domain, Program, Skill, Task, WorldModelError, expand
 
 from ._config import ConfigError, ModelConfig
 from ._dynamics import DynamicsConfig, DynamicsHead
@@ -23,11 +23,15 @@ from ._primitive_head import PrimitiveHead, PrimitiveInputs, primitive_inputs
 from ._similarity import SimilarityHead
 from ._value_head import ValueHead, ValueInputs, value_features, value_inputs
 
-__all__ = ["WorldModel", "DEFAULT_CHECKPOINT"]
+__all__ = ["WorldModel", "DEFAULT_CHECKPOINT", "UnsupportedTaskError"]
 
 DEFAULT_CHECKPOINT = "deepcoder"
 """The domain whose shipped checkpoint :meth:`WorldModel.default` loads unless told another."""
 _CHUNK = 2048  # programs per forward pass in the query API (bounds peak memory)
+
+
+class UnsupportedTaskError(WorldModelError, ValueError):
+    """A task the model's encoders cannot take: too many inputs, or a value beyond what they encode."""
 
 
 class WorldModel(nn.Module):
@@ -215,19 +219,20 @@ class WorldModel(nn.Module):
         return torch.cat([self.context_forward(b) for b in self._program_batches(task, programs, environments, run)])
 
     def check_task(self, task: Task) -> None:
-        """Raise ``ValueError`` naming the limit if the encoders cannot take ``task``.
+        """Raise :class:`UnsupportedTaskError` naming the limit if the encoders cannot take ``task``.
 
         The spec encoder takes at most :attr:`max_inputs` inputs, and values of at
         most the domain's longest list with elements within its bounds.
         """
         if len(task.input_types) > self.max_inputs:
-            raise ValueError(f"task {task.id!r} has {len(task.input_types)} inputs; the model takes at most {self.max_inputs}")
+            raise UnsupportedTaskError(
+                f"task {task.id!r} has {len(task.input_types)} inputs; the model takes at most {self.max_inputs}")
         vocab = self.featurizer.vocab
         for example in task.examples:
             for value in (*example.inputs, example.output):
                 items = [value] if isinstance(value, int) else value
                 if len(items) > self.featurizer.width - 2 or any(not vocab.value_min <= v <= vocab.value_max for v in items):
-                    raise ValueError(f"task {task.id!r}: value {value!r} is outside what the model encodes")
+                    raise UnsupportedTaskError(f"task {task.id!r}: value {value!r} is outside what the model encodes")
 
     @property
     def max_inputs(self) -> int:

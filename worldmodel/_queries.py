@@ -20,6 +20,7 @@ from worldmodel.datasets import (
     Task,
     Type,
     Value,
+    WorldModelError,
     check_inputs,
     check_value,
 )
@@ -30,6 +31,7 @@ from ._values import RankedValue, SlotDecoder, top_values
 __all__ = [
     "ForwardResult",
     "Proposal",
+    "QueryValueError",
     "ReverseResult",
     "SpecCheck",
     "calibrate_spec_density",
@@ -38,6 +40,10 @@ __all__ = [
     "reverse_query",
     "spec_check",
 ]
+
+
+class QueryValueError(WorldModelError, ValueError):
+    """A queried input or output is not a value of the domain (the message names which)."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,7 @@ def check_query_inputs(program: Program, inputs: Sequence[object], head: Dynamic
     try:
         return check_inputs(program.input_types, inputs, head.domain.bounds)
     except ExecutionError as error:
-        raise ValueError(f"inputs: {error.reason}") from None
+        raise QueryValueError(f"inputs: {error.reason}") from None
 
 
 def check_query_output(program: Program, output: object, head: DynamicsHead) -> Value:
@@ -114,7 +120,7 @@ def check_query_output(program: Program, output: object, head: DynamicsHead) -> 
         check_value(value, head.domain.bounds)
     except ExecutionError as error:
         reason = error.reason.replace("input ", "output ", 1)
-        raise ValueError(f"output: {reason}") from None
+        raise QueryValueError(f"output: {reason}") from None
     return value
 
 

@@ -36,7 +36,7 @@ from ._checkpoint import (
     save_training_checkpoint,
 )
 from ._config import ConfigError, TrainConfig
-from ._data import TaskSample, sample_task
+from ._data import TaskSample, UnreproducedTaskError, sample_task
 from ._dynamics import DynamicsTerm
 from ._energy import chain_ranking_loss, contrastive_loss
 from ._features import Featurizer, PairBatch, ProgramBatch, _Batch
@@ -236,8 +236,8 @@ class _EpochBatches(torch.utils.data.Dataset):
                         chain_length=c.chain_length, hard_negatives=c.hard_negatives, batch_negatives=c.batch_negatives,
                     )
                 )
-            except ValueError:
-                continue  # its program does not reproduce its examples: no supervision
+            except UnreproducedTaskError:
+                continue  # no supervision from it
         if not samples and chunk:
             return {"tasks": 0, "spec_tasks": 0, "parts": {}}
         parts = {term.name: term.build(step if term.spec_only else samples, self.featurizer) for term in self.terms}
