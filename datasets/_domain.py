@@ -5,12 +5,16 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from . import _edits
 from ._errors import ExecutionError, SamplingError
 from ._interpreter import DEFAULT_BOUNDS, Bounds, Value, run, trace
 from ._program import Primitive, Program, Statement, Type, format_program, parse_program
 from ._skills import Skill, expand, skill_primitives
+
+if TYPE_CHECKING:
+    from ._tasks import Task
 
 __all__ = ["InputConfig", "INPUT_DISTRIBUTIONS", "Example", "Domain"]
 
@@ -235,3 +239,31 @@ class Domain:
         if all(o == [] for o in outputs):
             return None
         return examples
+
+    def random_task(
+        self, rng: random.Random, length: int | Sequence[int], *, examples: int = 5, task_id: str = "task"
+    ) -> Task:
+        """A task with a known solution: random programs until one has ``examples``
+        non-degenerate examples (:meth:`random_program`, :meth:`random_examples`).
+
+        Args:
+            rng: the generator every draw comes from.
+            length: the program's statements, or lengths to draw from (``rng.choice``)
+                before each attempt.
+            examples: examples of the task (default 5).
+            task_id: the task's id (default ``"task"``).
+
+        Example:
+            >>> from worldmodel.datasets import deepcoder
+            >>> task = deepcoder.random_task(random.Random(0), 3, examples=2)
+            >>> len(task.program.statements), len(task.examples)
+            (3, 2)
+        """
+        from ._tasks import Task  # a task file is built on domains, so not at import
+
+        while True:
+            drawn = length if isinstance(length, int) else rng.choice(length)
+            program = self.random_program(rng, drawn)
+            found = self.random_examples(program, examples, rng)
+            if found is not None:
+                return Task(task_id, tuple(found), program.input_types, program)

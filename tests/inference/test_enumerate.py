@@ -26,15 +26,8 @@ def _tree_size(program: Program) -> int:
 
 def _random_tasks(count: int, lengths, seed: int, k: int = 5) -> list[tuple[Task, Program]]:
     rng = random.Random(seed)
-    tasks = []
-    while len(tasks) < count:
-        program = deepcoder.random_program(rng, rng.choice(lengths))
-        examples = deepcoder.random_examples(program, k, rng)
-        if examples is not None:
-            tasks.append(
-                (Task(f"t{len(tasks)}", tuple(examples), program.input_types, program), program)
-            )
-    return tasks
+    tasks = [deepcoder.random_task(rng, lengths, examples=k, task_id=f"t{i}") for i in range(count)]
+    return [(task, task.program) for task in tasks]
 
 
 def _enumerate(task: Task, calls=100_000, seconds=None, **config) -> tuple:

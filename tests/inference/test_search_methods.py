@@ -31,13 +31,7 @@ SEARCHES = {"policy": policy_search, "energy": energy_search, "mcmc": mcmc_searc
 def generated_tasks(length: int, count: int, seed: int) -> list[Task]:
     """``count`` random tasks with a known solution of ``length`` statements, 3 examples each."""
     rng = random.Random(seed)
-    tasks = []
-    while len(tasks) < count:
-        program = deepcoder.random_program(rng, length)
-        examples = deepcoder.random_examples(program, 3, rng)
-        if examples is not None:
-            tasks.append(Task(f"L{length}-{len(tasks)}", tuple(examples), program.input_types, program))
-    return tasks
+    return [deepcoder.random_task(rng, length, examples=3, task_id=f"L{length}-{i}") for i in range(count)]
 
 
 # The hard task for budget tests: a length-5 program none of the methods finds in a few calls.

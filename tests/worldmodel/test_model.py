@@ -13,12 +13,7 @@ TINY = ModelConfig(dim=32, token_dim=16)
 
 
 def _task(seed: int = 0, length: int = 3, k: int = 5) -> Task:
-    rng = random.Random(seed)
-    while True:
-        program = deepcoder.random_program(rng, length)
-        examples = deepcoder.random_examples(program, k, rng)
-        if examples is not None:
-            return Task(f"t{seed}", tuple(examples), program.input_types, program)
+    return deepcoder.random_task(random.Random(seed), length, examples=k, task_id=f"t{seed}")
 
 
 @pytest.fixture(scope="module")
