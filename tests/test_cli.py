@@ -56,6 +56,18 @@ def test_solve_all_good_exits_zero(tmp_path):
     assert {json.loads(line)["method"] for line in out.read_text().splitlines()} == {"guided"}
 
 
+def test_solve_format_jsonl_prints_the_records_on_stdout(tmp_path):
+    tasks = _write(tmp_path / "tasks.jsonl", [GOOD[0], BAD[0], GOOD[1]])
+    out = tmp_path / "results.jsonl"
+    result = CliRunner().invoke(main, ["solve", tasks, "--method", "enumerate", "--calls", "1e4", "--format", "jsonl",
+                                       "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    printed = [json.loads(line) for line in result.stdout.splitlines()]
+    assert printed == [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in printed] == ["double", "sum"] and all(r["verified"] for r in printed)
+    assert "solved 2/2" in result.stderr and ":2: bad JSON" in result.stderr
+
+
 def test_solve_unsolved_within_budget(tmp_path):
     tasks = _write(tmp_path / "tasks.jsonl", [GOOD[0]])
     result = CliRunner().invoke(main, ["solve", tasks, "--calls", "1"])

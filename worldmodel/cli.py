@@ -315,10 +315,13 @@ def _check_method(method: str) -> None:
               "inputs on which they disagree (the questions that would settle it).")
 @click.option("--expand", is_flag=True,
               help="Print each program in base primitives (a model that learned skills prints calls of them).")
+@click.option("--format", "output_format", type=click.Choice(["text", "jsonl"]), default="text", show_default=True,
+              help="stdout: a line of text per task, or its JSON record (as --out writes; the summary then goes "
+              "to stderr).")
 @_DOMAIN_OPTION
 @_MODEL_OPTION
 @_SEED_OPTION
-def solve(tasks, method, calls, seconds, out, force, ask, expand, domain_name, model, seed):
+def solve(tasks, method, calls, seconds, out, force, ask, expand, output_format, domain_name, model, seed):
     """Find a program for every task of TASKS (a task file, one JSON object per line).
 
     Malformed lines are reported on stderr as FILE:LINE: reason and skipped; the good
@@ -333,7 +336,7 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, domain_name, m
     import statistics
     import time
 
-    from worldmodel.datasets import LineWriter, OutputError, check_output, iter_tasks
+    from worldmodel.datasets import LineWriter, OutputError, TaskFileError, check_output, iter_tasks
     from worldmodel.inference import MODEL_FREE_METHODS, Budget, load_model
     from worldmodel.inference import solve as solve_task
 
@@ -373,7 +376,7 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, domain_name, m
     restore = _sigterm_unwinds()
     try:
         for index, item in enumerate(itertools.chain([first], items)):
-            if isinstance(item, ValueError):
+            if isinstance(item, TaskFileError):
                 click.echo(str(item), err=True)
                 malformed += 1
                 continue
@@ -404,6 +407,9 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, domain_name, m
                 record.update(_ask(item, base, dynamics, ask, seed + index, domain))
             if sink is not None:
                 sink.write(json.dumps(record))
+            if output_format == "jsonl":
+                click.echo(json.dumps(record))
+                continue
             status = (
                 f"solved in {result.calls} calls"
                 if result.verified
@@ -429,7 +435,8 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, domain_name, m
     rate = f" ({solved / total:.1%})" if total else ""
     click.echo(
         f"solved {solved}/{total}{rate}; median calls on solved: {median}; "
-        f"{time.perf_counter() - start:.1f} s; method {method}, budget {calls} calls / {seconds} s"
+        f"{time.perf_counter() - start:.1f} s; method {method}, budget {calls} calls / {seconds} s",
+        err=output_format == "jsonl",
     )
     if malformed:
         click.echo(f"{malformed} malformed line(s) skipped (exit code 1)", err=True)
