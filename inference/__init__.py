@@ -41,7 +41,14 @@ from ._simulator import (
     stop_requested,
     verify,
 )
-from ._solve import ANYTIME_METHODS, METHODS, MODEL_FREE_METHODS, SKILL_METHODS, solve
+from ._solve import (
+    ANYTIME_METHODS,
+    METHOD_CONFIGS,
+    METHODS,
+    MODEL_FREE_METHODS,
+    SKILL_METHODS,
+    solve,
+)
 from ._svi import LATENT_GUIDES, FlowFit, fit_latent_flow
 
 __all__ = [
@@ -62,6 +69,7 @@ __all__ = [
     "enumerate_search",
     "ANYTIME_METHODS",
     "METHODS",
+    "METHOD_CONFIGS",
     "MODEL_FREE_METHODS",
     "SKILL_METHODS",
     "solve",

@@ -411,7 +411,8 @@ class _Enumerator:
 
 
 def enumerate_search(
-    task: Task, *, model: object = None, budget, domain, seed: int = 0
+    task: Task, *, model: object = None, budget, domain, seed: int = 0,
+    config: EnumerationConfig = EnumerationConfig(),
 ) -> SolveResult:
     """The ``"enumerate"`` method of :func:`~worldmodel.inference.solve` (no model, no randomness).
 
@@ -421,12 +422,13 @@ def enumerate_search(
         budget: a :class:`~worldmodel.inference.Budget`.
         domain: the DSL.
         seed: ignored (the enumeration is deterministic).
+        config: the enumerator's options.
 
     Returns:
         A :class:`SolveResult` whose ``trace`` is the number of distinct values after
         each completed size level; ``verified`` is checked with :func:`verify`.
     """
-    found = enumerate_program(task, Simulator(task, domain, budget))
+    found = enumerate_program(task, Simulator(task, domain, budget), config=config)
     return enumeration_result(task, "enumerate", found, domain)
 
 

@@ -28,6 +28,7 @@ draws ``u ~ N(0, I)`` (random sampling from ``q``, the baseline BO must beat).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import warnings
 from dataclasses import dataclass
@@ -277,7 +278,8 @@ def _run(method: str, decoder: _Decoder, potential_u, in_frame, dim: int, seed: 
 
 
 def prior_started_search(task: Task, *, method: str, model: object, budget: Budget, domain: Domain,
-                         seed: int = 0) -> SolveResult:
-    """:func:`latent_search` with ``start="prior"``: ``method`` started from ``N(0, I)``."""
+                         seed: int = 0, config: LatentSearchConfig = LatentSearchConfig()) -> SolveResult:
+    """:func:`latent_search` with ``start="prior"``: ``method`` started from ``N(0, I)``
+    (``config``'s other options as given)."""
     return latent_search(task, method=method, model=model, budget=budget, domain=domain, seed=seed,
-                         config=LatentSearchConfig(start="prior"))
+                         config=dataclasses.replace(config, start="prior"))

@@ -17,15 +17,21 @@ from functools import partial
 
 from worldmodel.datasets import Domain, Task, deepcoder
 
-from ._enumerate import enumerate_search
-from ._search_energy import energy_search
-from ._search_guided import guided_search
-from ._search_latent import LATENT_METHODS, PRIOR_STARTED, latent_search, prior_started_search
-from ._search_mcmc import mcmc_search
-from ._search_policy import policy_search
+from ._enumerate import EnumerationConfig, enumerate_search
+from ._search_energy import EnergySearchConfig, energy_search
+from ._search_guided import GuidedSearchConfig, guided_search
+from ._search_latent import (
+    LATENT_METHODS,
+    PRIOR_STARTED,
+    LatentSearchConfig,
+    latent_search,
+    prior_started_search,
+)
+from ._search_mcmc import MCMCSearchConfig, mcmc_search
+from ._search_policy import PolicySearchConfig, policy_search
 from ._simulator import Budget, BudgetExhausted, SolveResult, verify
 
-__all__ = ["METHODS", "ANYTIME_METHODS", "MODEL_FREE_METHODS", "SKILL_METHODS", "solve"]
+__all__ = ["METHODS", "METHOD_CONFIGS", "ANYTIME_METHODS", "MODEL_FREE_METHODS", "SKILL_METHODS", "solve"]
 
 METHODS: dict[str, Callable[..., SolveResult]] = {
     "enumerate": enumerate_search,
@@ -37,6 +43,16 @@ METHODS: dict[str, Callable[..., SolveResult]] = {
     **{f"{name}-prior": partial(prior_started_search, method=name) for name in PRIOR_STARTED},
 }
 """Search methods by name: ``search(task, *, model, budget, domain, seed) -> SolveResult``."""
+
+METHOD_CONFIGS: dict[str, type] = {
+    "enumerate": EnumerationConfig,
+    "guided": GuidedSearchConfig,
+    "policy": PolicySearchConfig,
+    "energy": EnergySearchConfig,
+    "mcmc": MCMCSearchConfig,
+    **{name: LatentSearchConfig for name in METHODS if name in LATENT_METHODS or name.endswith("-prior")},
+}
+"""Each method's config class, what ``solve(config=...)`` forwards to it."""
 
 ANYTIME_METHODS: set[str] = {"enumerate", "guided", "policy", "energy", "mcmc", *LATENT_METHODS,
                              *(f"{name}-prior" for name in PRIOR_STARTED)}
@@ -63,6 +79,7 @@ def solve(
     budget: Budget = _DEFAULT_BUDGET,
     domain: Domain = deepcoder,
     seed: int = 0,
+    config: object = None,
 ) -> SolveResult:
     """Search for a program that reproduces every example of ``task``.
 
@@ -75,6 +92,11 @@ def solve(
         domain: the DSL (default ``deepcoder``); with a model that learned skills, the
             methods of :data:`SKILL_METHODS` search it with the skills added.
         seed: the seed of a randomised method (default 0).
+        config: the method's options, forwarded to it (default ``None``: its defaults):
+            :class:`EnumerationConfig` for ``enumerate``, :class:`GuidedSearchConfig`,
+            :class:`PolicySearchConfig`, :class:`EnergySearchConfig`,
+            :class:`MCMCSearchConfig`, or :class:`LatentSearchConfig` for the latent
+            methods (``start`` is ``"prior"`` for the ``-prior`` ones whatever it says).
 
     Returns:
         A :class:`SolveResult`: ``verified`` is True only if the exact interpreter
@@ -85,7 +107,8 @@ def solve(
 
     Raises:
         ValueError: ``method`` is not a registered method (the message lists them).
-        TypeError: ``budget`` is not a :class:`Budget`.
+        TypeError: ``budget`` is not a :class:`Budget`, or ``config`` is not the
+            method's config class.
 
     Example:
         >>> from worldmodel.datasets import Example, Type
@@ -99,12 +122,18 @@ def solve(
         raise ValueError(f"unknown method {method!r}; valid choices: {', '.join(sorted(METHODS))}")
     if not isinstance(budget, Budget):
         raise TypeError(f"budget must be a Budget(calls=..., seconds=...), got {budget!r}")
+    options = {}
+    if config is not None:
+        wanted = METHOD_CONFIGS[method]
+        if not isinstance(config, wanted):
+            raise TypeError(f"method {method!r} takes a {wanted.__name__}, got {type(config).__name__}")
+        options["config"] = config
     skills = getattr(model, "skills", ())
     skilled = domain.with_skills(skills) if skills and not domain.skills else domain
     start = time.perf_counter()
     try:
         result = search(task, model=model, budget=budget, domain=skilled if method in SKILL_METHODS else skilled.base,
-                        seed=seed)
+                        seed=seed, **options)
     except BudgetExhausted as spent:
         # A method that lets the budget run out without returning found nothing it
         # could report; its calls are those the simulator counted when it stopped.

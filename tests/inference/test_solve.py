@@ -78,3 +78,15 @@ def test_a_stop_request_ends_a_search_at_its_next_budget_check():
     assert not result.verified and result.seconds < 1 and stop_requested() is None
     again = solve(slow, None, "enumerate", budget=Budget(calls=20_000), domain=deepcoder)
     assert again.calls > 10_000  # cleared: searches run again
+
+
+def test_solve_forwards_a_method_config_and_refuses_another_methods():
+    from worldmodel.inference import METHOD_CONFIGS, METHODS, EnumerationConfig, GuidedSearchConfig
+
+    assert set(METHOD_CONFIGS) == set(METHODS)
+    task = Task("double", (Example(([1, 2],), [2, 4]), Example(([5],), [10])), (Type.LIST,))
+    # A size limit of 0 allows only the inputs themselves: the config reached the enumerator.
+    capped = solve(task, budget=Budget(calls=1_000), config=EnumerationConfig(max_size=0))
+    assert not capped.verified and solve(task, budget=Budget(calls=1_000)).verified
+    with pytest.raises(TypeError, match="takes a EnumerationConfig, got GuidedSearchConfig"):
+        solve(task, budget=Budget(calls=1_000), config=GuidedSearchConfig())
