@@ -40,3 +40,16 @@ def test_enumeration_solves_every_shipped_rule():
     for task in read_tasks(TASKS, ca).tasks:
         result = solve(task, None, "enumerate", budget=Budget(calls=1_000_000), domain=ca)
         assert result.verified, task.id
+
+
+def test_the_shipped_ca_model_solves_more_of_the_example_file_than_enumeration_at_equal_calls():
+    from click.testing import CliRunner
+
+    from worldmodel.cli import main
+
+    counts = {}
+    for method in ("guided", "enumerate"):
+        done = CliRunner().invoke(main, ["solve", str(TASKS), "--method", method, "--calls", "1e4"])
+        assert done.exit_code == 0, done.output
+        counts[method] = int(done.output.split("solved ")[-1].split("/")[0])
+    assert counts["guided"] > counts["enumerate"], counts
