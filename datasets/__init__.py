@@ -42,17 +42,7 @@ from ._files import (
     check_output,
     partial_path,
 )
-from ._generate import (
-    GenerateConfig,
-    GenerateResult,
-    dataset_ids,
-    generate,
-    iter_records,
-    parse_splits,
-    read_manifest,
-    read_record_lines,
-    select_tasks,
-)
+from ._generate import GenerateConfig, GenerateResult, generate, parse_splits
 from ._interpreter import (
     DEFAULT_BOUNDS,
     Bounds,
@@ -64,6 +54,7 @@ from ._interpreter import (
     trace,
 )
 from ._motifs import motif_bank, motif_program
+from ._phi_reader import dataset_ids, iter_records, read_manifest, read_record_lines, select_tasks
 from ._probe import Behaviour, DigestSet, behaviour, probe_inputs, probe_outputs
 from ._processes import die_with_parent
 from ._program import (

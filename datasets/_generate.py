@@ -6,7 +6,7 @@ Layout of a dataset directory::
     DIR/<split>/shard-00000.jsonl  one task-file line per record
     DIR/.generate/                 work state while a run is unfinished (removed at the end)
 
-Design (see ``docs/datasets.md``):
+Reading a finished dataset is :mod:`._phi_reader`'s. Design (see ``docs/datasets.md``):
 
 * Work is cut into *blocks*: block ``i`` of length ``L`` draws ``block_size`` candidate
   programs from a ``random.Random`` seeded by ``(seed, L, i)`` alone, so a block is a
@@ -32,7 +32,7 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -42,27 +42,21 @@ from ._domain import INPUT_DISTRIBUTIONS, Domain, InputConfig
 from ._errors import DatasetError
 from ._files import atomic_write_text
 from ._motifs import motif_bank, motif_program
+from ._phi_reader import FORMAT, WORK, read_manifest, verify_shards
 from ._probe import DigestSet, behaviour, probe_inputs
 from ._processes import die_with_parent
 from ._registry import DOMAINS
-from ._tasks import Task, parse_task, task_to_json
+from ._tasks import Task, task_to_json
 
 __all__ = [
     "GenerateConfig",
     "GenerateResult",
     "generate",
-    "read_manifest",
-    "iter_records",
-    "read_record_lines",
-    "select_tasks",
-    "dataset_ids",
     "parse_splits",
 ]
 
-FORMAT = "worldmodel.phi/1"
 OWN_INPUTS = "domain"
 """The name, in ``GenerateConfig.inputs``, of the domain's own input distribution."""
-_WORK = ".generate"
 _SHARD = "shard-{:05d}.jsonl"
 
 
@@ -386,7 +380,7 @@ def _clear_outputs(root: Path, config: GenerateConfig) -> None:
     Called once ``params.json`` is written, so a kill in the middle leaves a directory
     that a rerun recognises as an unfinished dataset.
     """
-    (root / _WORK / "state.json").unlink(missing_ok=True)
+    (root / WORK / "state.json").unlink(missing_ok=True)
     for name, _ in config.splits:
         folder = root / name
         if folder.is_dir():
@@ -400,10 +394,10 @@ def _clear_outputs(root: Path, config: GenerateConfig) -> None:
 def _restore(root: Path, config: GenerateConfig) -> dict | None:
     """The checkpointed state with files truncated to it, or ``None`` if it cannot be trusted."""
     try:
-        state = json.loads((root / _WORK / "state.json").read_text())
+        state = json.loads((root / WORK / "state.json").read_text())
     except (OSError, ValueError):
         return None
-    digests = root / _WORK / "digests.bin"
+    digests = root / WORK / "digests.bin"
     if not digests.exists() or digests.stat().st_size < 8 * state["digests"]:
         return None
     for name, _ in config.splits:
@@ -466,6 +460,7 @@ def generate(
 
     Example:
         >>> import tempfile
+        >>> from worldmodel.datasets import iter_records
         >>> out = tempfile.mkdtemp()
         >>> r = generate(GenerateConfig(count=40, max_length=2, splits=(("train", 1.0),)), out, progress=False)
         >>> r.records, sum(1 for _ in iter_records(out, "train"))
@@ -479,12 +474,12 @@ def generate(
         raise DatasetError(f"{root} is a file; --out must be a directory (empty, new, or a dataset)")
     params = config.parameters()
     manifest_path = root / "manifest.json"
-    work = root / _WORK
+    work = root / WORK
     if manifest_path.exists():
         manifest = read_manifest(root)
         _check_parameters(root, manifest.get("parameters"), params)
         try:
-            _verify_shards(root, manifest)
+            verify_shards(root, manifest)
         except DatasetError:
             pass  # a corrupt or missing shard: redo the dataset (below)
         else:
@@ -525,7 +520,7 @@ def _check_parameters(root: Path, old: object, new: dict) -> None:
 def _run(config: GenerateConfig, root: Path, state: dict, *, workers: int, progress: bool, checkpoint_seconds: float) -> dict:
     from tqdm import tqdm
 
-    work = root / _WORK
+    work = root / WORK
     seen = DigestSet(np.fromfile(work / "digests.bin", dtype="<u8"))
     digest_log = open(work / "digests.bin", "ab")
     writers = {n: _SplitWriter(root, n, config.shard_size, state["writers"][n]) for n, _ in config.splits}
@@ -622,146 +617,3 @@ def _run(config: GenerateConfig, root: Path, state: dict, *, workers: int, progr
     atomic_write_text(root / "manifest.json", json.dumps(manifest, indent=1) + "\n")
     shutil.rmtree(work)
     return manifest
-
-
-def read_manifest(directory: str | os.PathLike) -> dict:
-    """The manifest of a finished dataset.
-
-    Raises:
-        DatasetError: no ``manifest.json`` (not a dataset, or generation unfinished),
-            or one that is not a worldmodel Φ manifest.
-    """
-    root = Path(directory)
-    path = root / "manifest.json"
-    if not path.exists():
-        hint = " (generation is unfinished: rerun the same `worldmodel generate` command)" if (root / _WORK).exists() else ""
-        raise DatasetError(f"{path} is missing: {root} is not a finished worldmodel dataset{hint}")
-    try:
-        manifest = json.loads(path.read_text())
-    except ValueError as error:
-        raise DatasetError(f"{path}: bad JSON ({error})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise DatasetError(f"{path} is not a worldmodel dataset manifest (expected format {FORMAT!r})")
-    return manifest
-
-
-def _verify_shards(root: Path, manifest: dict) -> None:
-    for shard in manifest["shards"]:
-        _shard_bytes(root, shard)
-
-
-def _shard_bytes(root: Path, shard: dict) -> bytes:
-    path = root / shard["file"]
-    try:
-        data = path.read_bytes()
-    except OSError:
-        raise DatasetError(f"{path} is missing; rerun the generate command to redo it") from None
-    if hashlib.sha256(data).hexdigest() != shard["sha256"]:
-        raise DatasetError(f"{path}: checksum mismatch with manifest.json (corrupt shard); rerun the generate command to redo it")
-    return data
-
-
-def iter_records(directory: str | os.PathLike, split: str, *, domain: Domain | None = None) -> Iterator[Task]:
-    """Records of one split as tasks, shard by shard in manifest order, each shard verified.
-
-    Each task has ``.program`` and ``extra["length"]``; its id is the behaviour digest.
-    Only one shard is in memory at a time.
-
-    Args:
-        directory: a finished dataset directory.
-        split: the split's name, e.g. ``"train"``.
-        domain: the domain to parse with (default: the manifest's).
-
-    Returns:
-        An iterator of :class:`Task`, in the same order on every call.
-
-    Raises:
-        DatasetError: missing manifest, unknown split, or a shard whose checksum or
-            content is wrong (naming the file and line).
-    """
-    root = Path(directory)
-    manifest = read_manifest(root)
-    if split not in manifest["counts"]:
-        raise DatasetError(f"{root}: no split {split!r}; the dataset has {sorted(manifest['counts'])}")
-    domain = domain or DOMAINS[manifest["domain"]]
-    for shard in manifest["shards"]:
-        if not shard["file"].startswith(f"{split}/"):
-            continue
-        data = _shard_bytes(root, shard)
-        for number, line in enumerate(data.decode().splitlines(), start=1):
-            try:
-                yield parse_task(json.loads(line), domain)
-            except ValueError as error:
-                raise DatasetError(f"{root / shard['file']}:{number}: {error}") from None
-
-
-def read_record_lines(directory: str | os.PathLike, split: str) -> list[str]:
-    """The JSON lines of one split's records, in :func:`iter_records` order, each shard verified.
-
-    Parsing a million records takes minutes; a training run keeps the lines and parses
-    each task where it is used (in its data workers) instead.
-
-    Raises:
-        DatasetError: as :func:`iter_records`.
-    """
-    root = Path(directory)
-    manifest = read_manifest(root)
-    if split not in manifest["counts"]:
-        raise DatasetError(f"{root}: no split {split!r}; the dataset has {sorted(manifest['counts'])}")
-    return [
-        line
-        for shard in manifest["shards"]
-        if shard["file"].startswith(f"{split}/")
-        for line in _shard_bytes(root, shard).decode().splitlines()
-    ]
-
-
-def dataset_ids(directory: str | os.PathLike, *, probes: int) -> frozenset[str]:
-    """The task ids (behaviour digests) of every split of a finished dataset.
-
-    Raises:
-        DatasetError: as :func:`read_manifest`, or the dataset's digests were made with
-            other than ``probes`` probe inputs (then they do not compare).
-    """
-    manifest = read_manifest(directory)
-    theirs = manifest["parameters"]["probes"]
-    if theirs != probes:
-        raise DatasetError(f"{directory}: its behaviour digests use {theirs} probes, not {probes}; they do not compare")
-    return frozenset(task.id for split in manifest["counts"] for task in iter_records(directory, split))
-
-
-def select_tasks(
-    directory: str | os.PathLike, split: str, *, lengths: tuple[int, ...], per_length: int,
-    exclude: Collection[str] = frozenset(),
-) -> list[Task]:
-    """The first ``per_length`` records of each program length, in dataset order.
-
-    Args:
-        directory: a finished dataset directory.
-        split: the split to take records from.
-        lengths: the program lengths wanted, in output order.
-        per_length: records of each length.
-        exclude: task ids (behaviour digests) to pass over, e.g. :func:`dataset_ids` of
-            another dataset, so that no task behaves as one of its programs.
-
-    Returns:
-        Tasks grouped by length in the order of ``lengths``.
-
-    Raises:
-        DatasetError: the split has fewer than ``per_length`` records of some length.
-    """
-    picked: dict[int, list[Task]] = {L: [] for L in lengths}
-    for task in iter_records(directory, split):
-        bucket = picked.get(task.extra.get("length"))
-        if bucket is not None and len(bucket) < per_length and task.id not in exclude:
-            bucket.append(task)
-            if all(len(b) == per_length for b in picked.values()):
-                break
-    short = {L: len(b) for L, b in picked.items() if len(b) < per_length}
-    if short:
-        raise DatasetError(
-            f"{directory}: split {split!r} has too few records of length {short} (need {per_length} each); "
-            "generate a larger dataset or ask for fewer"
-        )
-    return [t for L in lengths for t in picked[L]]
-

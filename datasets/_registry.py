@@ -37,7 +37,8 @@ def register_domain(domain: Domain) -> Domain:
     """Make ``domain`` known by its name to every command and reader of this process.
 
     A process that generates with several workers forks them after this call, so they
-    know it too. Registering the same domain again is a no-op.
+    know it too. Registering the same definition again (a module loaded anew makes new
+    function objects) replaces the earlier one.
 
     Returns:
         ``domain``.
@@ -53,10 +54,18 @@ def register_domain(domain: Domain) -> Domain:
     if not isinstance(domain, Domain):
         raise DomainError(f"register_domain takes a Domain, got {type(domain).__name__}")
     known = DOMAINS.get(domain.name)
-    if known is not None and known is not domain and known != domain:
+    if known is not None and _definition(known) != _definition(domain):
         raise DomainError(f"another domain is registered as {domain.name!r}; give yours another name")
     DOMAINS[domain.name] = domain
     return domain
+
+
+def _definition(domain: Domain) -> tuple:
+    """What makes two domains the same, but for the identity of their functions (a module
+    loaded again makes new ones)."""
+    table = tuple((p.name, p.text, p.arg_types, p.return_type, p.creates_values, p.statements, p.commutative)
+                  for p in domain.primitives.values())
+    return domain.name, table, domain.bounds, domain.inputs, domain.signatures, domain.skills
 
 
 def _register_entry_points() -> None:

@@ -3,6 +3,7 @@ pipeline (generate, train a tiny model, solve) works on it from the command line
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 from pathlib import Path
@@ -74,6 +75,13 @@ def test_entry_points_register_domains_and_a_broken_one_only_warns(monkeypatch):
         "entry point 'broken' (nowhere:nothing) of worldmodel.domains did not give a domain: "
         "ImportError: no module named 'nowhere'"]
     assert _registry.DOMAINS["digits"].name == "digits"
+
+
+def test_the_same_definition_registers_again_and_another_under_its_name_is_refused():
+    first, again = register_domain(_make_digits()()), _make_digits()()  # new function objects
+    assert register_domain(again) is again and DOMAINS["digits"] is again
+    with pytest.raises(DomainError, match="another domain is registered as 'digits'"):
+        register_domain(dataclasses.replace(first, signatures=first.signatures[:1]))
 
 
 def test_a_name_another_domain_has_is_refused():

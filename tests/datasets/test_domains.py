@@ -6,18 +6,13 @@ and splits disjoint by behaviour."""
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from interrupted_generate import kill_mid_generate
 from worldmodel.datasets import (
     DOMAINS,
     ExecutionError,
@@ -132,31 +127,13 @@ def test_generate_gives_the_same_bytes_with_two_workers(reference, tmp_path):
 def test_generate_gives_the_same_bytes_after_kill_9(reference, tmp_path):
     name, out = reference
     config = _config(name)
-    code = (
-        "import importlib.util, sys\n"
-        "from worldmodel.datasets import GenerateConfig, generate, register_domain\n"
+    setup = (
+        "import importlib.util\nfrom worldmodel.datasets import register_domain\n"
         f"spec = importlib.util.spec_from_file_location('custom_domain', {str(EXAMPLE)!r})\n"
         "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
         "register_domain(module.make_digits())\n"
-        f"generate(GenerateConfig(**{config.parameters() | {'splits': config.splits}!r}), sys.argv[1], "
-        "workers=2, progress=False, checkpoint_seconds=0.0)\n"
     )
-    process = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)])
-    state = tmp_path / ".generate" / "state.json"
-    deadline = time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline:  # kill once a shard is complete: mid-run
-            try:
-                if json.loads(state.read_text())["writers"]["train"]["completed"]:
-                    break
-            except (OSError, ValueError, KeyError):
-                pass
-            time.sleep(0.002)
-        os.kill(process.pid, signal.SIGKILL)
-    finally:
-        process.wait()
-    assert process.returncode == -signal.SIGKILL
-    assert not (tmp_path / "manifest.json").exists(), "the run finished before the kill; the test proves nothing"
+    kill_mid_generate(tmp_path, config, setup=setup)
     assert generate(config, tmp_path, workers=1, progress=False).resumed
     assert _files(tmp_path) == _files(out)
 

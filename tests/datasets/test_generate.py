@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from interrupted_generate import kill_mid_generate
 from worldmodel.datasets import (
     DatasetError,
     DigestSet,
@@ -117,29 +113,7 @@ def test_lengths_go_shortest_first_and_length_one_is_exhausted(reference):
 
 
 def _kill_mid_run(out: Path) -> None:
-    code = (
-        "import sys; from worldmodel.datasets import GenerateConfig, generate; "
-        f"generate(GenerateConfig(**{CONFIG.parameters() | {'splits': CONFIG.splits}!r}), sys.argv[1], "
-        "workers=2, progress=False, checkpoint_seconds=0.0)"
-    )
-    process = subprocess.Popen([sys.executable, "-c", code, str(out)])
-    state = out / ".generate" / "state.json"
-    deadline = time.monotonic() + 60
-    try:
-        # Wait until at least one shard is complete, so the kill lands mid-run.
-        while time.monotonic() < deadline:
-            if state.exists():
-                try:
-                    if json.loads(state.read_text())["writers"]["train"]["completed"]:
-                        break
-                except ValueError:
-                    pass
-            time.sleep(0.005)
-        os.kill(process.pid, signal.SIGKILL)
-    finally:
-        process.wait()
-    assert process.returncode == -signal.SIGKILL
-    assert not (out / "manifest.json").exists(), "the run finished before the kill; the test proves nothing"
+    kill_mid_generate(out, CONFIG)
 
 
 def test_rerun_after_kill_gives_same_bytes(reference, tmp_path):
