@@ -2,7 +2,7 @@
 
 from . import strategies
 from ._bayes_opt import BayesOptResult, minimize_gp
-from ._bench import BenchConfig, BenchReport, format_table, load_model, run_bench
+from ._bench import BenchConfig, BenchReport, format_table, load_scorer, run_bench
 from ._benchplot import plot_bench
 from ._checks import (
     CheckResult,
@@ -76,7 +76,7 @@ __all__ = [
     "BenchConfig",
     "BenchReport",
     "format_table",
-    "load_model",
+    "load_scorer",
     "plot_bench",
     "run_bench",
     "Scorer",

@@ -45,7 +45,7 @@ from worldmodel.datasets import (
 from ._simulator import Budget, SolveResult
 from ._solve import ANYTIME_METHODS, METHODS, MODEL_FREE_METHODS, solve
 
-__all__ = ["BenchConfig", "BenchReport", "run_bench", "format_table", "load_model"]
+__all__ = ["BenchConfig", "BenchReport", "run_bench", "format_table", "load_scorer"]
 
 RESULTS, TABLE, FIGURE, SETTINGS = "results.jsonl", "bench.json", "bench.png", "run.json"
 
@@ -125,8 +125,9 @@ SHIPPED_MODEL = "shipped"
 HEURISTIC_MODEL = "heuristic"
 
 
-def load_model(path: str | None, *, domain: str = "deepcoder") -> object:
-    """The scorer behind the learned methods, by name or path.
+def load_scorer(path: str | None, *, domain: str = "deepcoder") -> object:
+    """The scorer behind the learned methods, by name or path: a
+    :class:`~worldmodel.WorldModel`, or ``None`` for the hand-written heuristic.
 
     Args:
         path: ``"shipped"`` for the checkpoint that ships with the package for
@@ -135,27 +136,25 @@ def load_model(path: str | None, *, domain: str = "deepcoder") -> object:
             path (with or without ``.json`` / ``.safetensors``).
 
     Raises:
-        ValueError: the checkpoint is missing, corrupt or foreign (names the file).
+        CheckpointError: the checkpoint is missing, corrupt or foreign (names the file).
     """
     if path is None or path == HEURISTIC_MODEL:
         return None
-    from worldmodel import CheckpointError, WorldModel
+    from worldmodel import WorldModel
 
-    try:
-        return WorldModel.default(domain=domain) if path == SHIPPED_MODEL else WorldModel.load(path)
-    except (CheckpointError, OSError, ValueError, KeyError) as error:
-        raise ValueError(f"cannot load model {path!r}: {error}") from None
+    return WorldModel.default(domain=domain) if path == SHIPPED_MODEL else WorldModel.load(path)
 
 
 def _bench_model(config: BenchConfig) -> object:
     """The model ``config`` names (``None`` when no method needs one), checked to be for its domain.
 
     Raises:
-        ValueError: it cannot be loaded, or it is for another domain.
+        CheckpointError: it cannot be loaded.
+        ValueError: it is for another domain.
     """
     if all(m in MODEL_FREE_METHODS for m in config.methods):
         return None
-    model = load_model(config.model, domain=config.domain)
+    model = load_scorer(config.model, domain=config.domain)
     if model is not None and model.domain.name != config.domain:
         raise ValueError(f"model {config.model!r} is for domain {model.domain.name!r}, the tasks for "
                          f"{config.domain!r}; give a model trained on {config.domain}")

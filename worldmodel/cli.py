@@ -336,8 +336,9 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, output_format,
     import statistics
     import time
 
+    from worldmodel import CheckpointError
     from worldmodel.datasets import LineWriter, OutputError, TaskFileError, check_output, iter_tasks
-    from worldmodel.inference import MODEL_FREE_METHODS, Budget, load_model
+    from worldmodel.inference import MODEL_FREE_METHODS, Budget, load_scorer
     from worldmodel.inference import solve as solve_task
 
     _check_method(method)
@@ -357,8 +358,8 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, output_format,
         loaded = None
     else:
         try:
-            loaded = load_model(model, domain=domain.name)
-        except ValueError as error:
+            loaded = load_scorer(model, domain=domain.name)
+        except CheckpointError as error:
             raise click.BadParameter(str(error), param_hint="--model") from None
         if loaded is not None and loaded.domain.name != domain.name:
             raise click.BadParameter(
@@ -478,8 +479,9 @@ def learn(tasks, rounds, calls, capacity, method, skills, replay_epochs, replay_
     """
     import json
 
+    from worldmodel import CheckpointError
     from worldmodel.datasets import read_tasks
-    from worldmodel.inference import LearnConfig, load_model
+    from worldmodel.inference import LearnConfig, load_scorer
     from worldmodel.inference import learn as learn_tasks
 
     _check_method(method)
@@ -490,8 +492,8 @@ def learn(tasks, rounds, calls, capacity, method, skills, replay_epochs, replay_
     if not found.tasks:
         raise click.UsageError(f"{tasks}: no good tasks; a task file holds one JSON task per line")
     try:
-        loaded = load_model(model, domain=domain.name)
-    except ValueError as error:
+        loaded = load_scorer(model, domain=domain.name)
+    except CheckpointError as error:
         raise click.BadParameter(str(error), param_hint="--model") from None
     if loaded is None:
         raise click.BadParameter("learn trains a world model: give 'shipped' or a checkpoint", param_hint="--model")
@@ -554,6 +556,7 @@ def bench(tasks, methods, budgets, seconds, workers, out, model, seed, progress,
     OUT/results.jsonl are kept. Exit code: 0 if every task line was good, 1 if any
     was malformed (reported on stderr and skipped), 2 for a usage error.
     """
+    from worldmodel import CheckpointError
     from worldmodel.inference import BenchConfig, format_table, run_bench
 
     names = tuple(m.strip() for m in methods.split(",") if m.strip())
@@ -571,6 +574,8 @@ def bench(tasks, methods, budgets, seconds, workers, out, model, seed, progress,
             command += [flag, str(value)] if value is not None else []
         command += ["--out", out, "--seed", str(seed)] + (["--domain", domain] if domain != "deepcoder" else [])
         report = run_bench(tasks, out, config=config, command=command, progress=progress)
+    except CheckpointError as error:
+        raise click.BadParameter(str(error), param_hint="--model") from None
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     for error in report.errors:
@@ -1212,11 +1217,12 @@ def plot() -> None:
 
 def _latent_model(model_path: str, domain):
     """The world model ``model_path`` names (for ``domain``), which must have a latent space."""
-    from worldmodel.inference import load_model
+    from worldmodel import CheckpointError
+    from worldmodel.inference import load_scorer
 
     try:
-        model = load_model(model_path, domain=domain.name)
-    except ValueError as error:
+        model = load_scorer(model_path, domain=domain.name)
+    except CheckpointError as error:
         _fail(str(error))
     if model is None:
         _fail(f"--model {model_path}: the heuristic scorer has no latent space; give 'shipped' or a checkpoint")
