@@ -10,7 +10,16 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from worldmodel.datasets import DOMAINS, Domain, Program, Skill, Task, WorldModelError, expand
+from worldmodel.datasets import (
+    DEFAULT_DOMAIN,
+    DOMAINS,
+    Domain,
+    Program,
+    Skill,
+    Task,
+    WorldModelError,
+    expand,
+)
 
 from ._config import ConfigError, ModelConfig
 from ._dynamics import DynamicsConfig, DynamicsHead
@@ -23,10 +32,8 @@ from ._primitive_head import PrimitiveHead, PrimitiveInputs, primitive_inputs
 from ._similarity import SimilarityHead
 from ._value_head import ValueHead, ValueInputs, value_features, value_inputs
 
-__all__ = ["WorldModel", "DEFAULT_CHECKPOINT", "UnsupportedTaskError"]
+__all__ = ["WorldModel", "UnsupportedTaskError"]
 
-DEFAULT_CHECKPOINT = "deepcoder"
-"""The domain whose shipped checkpoint :meth:`WorldModel.default` loads unless told another."""
 _CHUNK = 2048  # programs per forward pass in the query API (bounds peak memory)
 
 
@@ -615,7 +622,7 @@ class WorldModel(nn.Module):
         return load_model(path, map_location=map_location)
 
     @classmethod
-    def default(cls, *, domain: str = DEFAULT_CHECKPOINT, map_location: str | torch.device = "cpu") -> WorldModel:
+    def default(cls, *, domain: str = DEFAULT_DOMAIN, map_location: str | torch.device = "cpu") -> WorldModel:
         """The checkpoint shipped in ``worldmodel/checkpoints/`` for ``domain`` (default
         ``"deepcoder"``, every head, the dynamics head included).
 
