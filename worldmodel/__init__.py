@@ -14,7 +14,8 @@ from ._data import (
     sample_chain,
     sample_task,
 )
-from ._dynamics import DynamicsConfig, DynamicsHead, DynamicsPart, DynamicsTerm, statement_plan
+from ._dynamics import DynamicsConfig, DynamicsHead, statement_plan
+from ._dynamics_term import DynamicsPart, DynamicsTerm
 from ._edit_features import EditFeatures, Run, edit_features, interpreter_run, state_features
 from ._edit_paths import (
     EditPathConfig,
@@ -30,17 +31,10 @@ from ._latent_head import DecodedProgram, LatentConfig, LatentHead, LatentPart, 
 from ._memory import MemoryEntry, MemoryFileError, TaskMemories, TaskMemory
 from ._metrics import EvaluationResult, evaluate
 from ._model import UnsupportedTaskError, WorldModel
-from ._policy import (
-    FlowPolicy,
-    PolicyBatch,
-    PolicyConfig,
-    PolicyMetrics,
-    PolicyTrainConfig,
-    evaluate_policy,
-    prepare_batch,
-    train_policy,
-)
+from ._policy import FlowPolicy, PolicyBatch, PolicyConfig, prepare_batch
+from ._policy_metrics import PolicyMetrics, evaluate_policy
 from ._policy_term import PolicyPart, PolicyTerm
+from ._policy_training import PolicyTrainConfig, train_policy
 from ._primitive_head import (
     PrimitiveHead,
     PrimitiveInputs,

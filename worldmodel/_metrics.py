@@ -21,7 +21,7 @@ from scipy.stats import spearmanr
 from worldmodel.datasets import Task
 
 from ._data import UnreproducedTaskError, sample_chain
-from ._policy import evaluate_policy
+from ._policy_metrics import evaluate_policy
 
 __all__ = ["EvaluationResult", "evaluate"]
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import torch
@@ -44,20 +44,9 @@ from ._edit_features import (
     num_state_features,
     state_features,
 )
-from ._edit_paths import EditPathConfig, EditStep, edit_steps
+from ._edit_paths import EditStep
 
-__all__ = [
-    "FlowPolicy",
-    "PolicyBatch",
-    "PolicyConfig",
-    "PolicyMetrics",
-    "PolicyTrainConfig",
-    "evaluate_policy",
-    "prepare_batch",
-    "train_policy",
-]
-
-ContextFn = Callable[[Task, Sequence[Program]], torch.Tensor]
+__all__ = ["FlowPolicy", "PolicyBatch", "PolicyConfig", "prepare_batch"]
 
 
 @dataclass(frozen=True)
@@ -371,170 +360,3 @@ class FlowPolicy(nn.Module):
     def to_config(self) -> dict:
         """The JSON-able config (weights go to safetensors through ``state_dict``)."""
         return asdict(self.config)
-
-
-@dataclass(frozen=True)
-class PolicyTrainConfig:
-    """Standalone training of a policy (without the world model's context).
-
-    Attributes:
-        epochs: passes over the prepared states (default 20).
-        batch_size: states per step (default 32).
-        learning_rate: Adam step size (default 3e-3).
-        negatives: sampled negatives per state, ``None`` for all candidates (default 64).
-        paths: which edit paths to train on (default: :class:`EditPathConfig` with the
-            policy's ``max_length``).
-    """
-
-    epochs: int = 20
-    batch_size: int = 32
-    learning_rate: float = 3e-3
-    negatives: int | None = 64
-    paths: EditPathConfig | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "learning_rate"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"PolicyTrainConfig.{name} must be > 0, got {getattr(self, name)!r}")
-        if self.negatives is not None and self.negatives < 0:
-            raise ConfigError(f"PolicyTrainConfig.negatives must be >= 0 or None, got {self.negatives!r}")
-
-
-def _paths_for(policy: FlowPolicy, paths: EditPathConfig | None) -> EditPathConfig:
-    if paths is None:
-        return EditPathConfig(max_length=policy.config.max_length)
-    if paths.max_length != policy.config.max_length:
-        raise ConfigError(
-            f"EditPathConfig.max_length={paths.max_length} differs from the policy's max_length="
-            f"{policy.config.max_length}; the targets must be among the policy's candidate edits"
-        )
-    return paths
-
-
-def train_policy(
-    policy: FlowPolicy, tasks: Sequence[Task], *, config: PolicyTrainConfig = PolicyTrainConfig(), seed: int = 0
-) -> list[float]:
-    """Train ``policy`` on the edit paths of tasks with known programs (no external context).
-
-    Returns:
-        The mean loss of each epoch.
-
-    Raises:
-        ValueError: a task has no ``program``, or the policy needs an external context.
-    """
-    if policy.config.context_features:
-        raise ValueError("train_policy trains a policy without context; train one with context through WorldModel.fit")
-    paths = _paths_for(policy, config.paths)
-    rng = random.Random(seed)
-    gen = torch.Generator().manual_seed(seed)
-    steps = []
-    for i, task in enumerate(tasks):
-        if task.program is None:
-            raise ValueError(f"tasks[{i}] ({task.id!r}) has no program to train on")
-        steps += edit_steps(task, task.program, policy.domain, rng, config=paths)
-    prepared = [
-        prepare_batch([s], policy.domain, max_length=policy.config.max_length, negatives=config.negatives, rng=rng)
-        for s in steps
-    ]
-    optimiser = torch.optim.Adam(policy.parameters(), lr=config.learning_rate)
-    history = []
-    policy.train()
-    for _ in range(config.epochs):
-        order = torch.randperm(len(prepared), generator=gen).tolist()
-        total = 0.0
-        for start in range(0, len(order), config.batch_size):
-            batch = PolicyBatch.cat([prepared[i] for i in order[start : start + config.batch_size]])
-            loss = policy.batch_loss(batch)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            total += float(loss.detach()) * len(batch.steps)
-        history.append(total / len(prepared))
-    policy.eval()
-    return history
-
-
-@dataclass(frozen=True)
-class PolicyMetrics:
-    """Metric (c): how well the policy points towards a solution, on held-out programs.
-
-    Every state comes from :func:`edit_steps` (construction and repair paths of the
-    task's known program φ); its targets are the valid edits that reduce the path
-    distance to φ (see :mod:`._edit_paths`). Candidates are all valid edits.
-
-    Attributes:
-        states: number of states.
-        good_mass: mean probability the policy puts on distance-reducing edits.
-        top5: share of states where a distance-reducing edit is among the 5 most
-            probable.
-        construct_top5, repair_top5: ``top5`` on each kind of path.
-        uniform_good_mass, uniform_top5: the same for the uniform policy (exact).
-        mean_candidates: mean number of valid edits per state.
-    """
-
-    states: int
-    good_mass: float
-    top5: float
-    construct_top5: float
-    repair_top5: float
-    uniform_good_mass: float
-    uniform_top5: float
-    mean_candidates: float
-
-
-@torch.no_grad()
-def evaluate_policy(
-    policy: FlowPolicy,
-    tasks: Sequence[Task],
-    *,
-    context: ContextFn | None = None,
-    paths: EditPathConfig | None = None,
-    seed: int = 0,
-) -> PolicyMetrics:
-    """Metric (c) of ``policy`` on tasks with known programs.
-
-    Args:
-        policy: the policy.
-        tasks: held-out tasks, each with ``program``.
-        context: ``context(task, programs) -> (N, C)``, the world model's state
-            context, for a policy with ``context_features > 0``.
-        paths: the paths to evaluate on (default: :class:`EditPathConfig` with the
-            policy's ``max_length``, which it must equal).
-        seed: draws the corruptions of the repair paths.
-
-    Raises:
-        ValueError: a task has no ``program``.
-    """
-    paths = _paths_for(policy, paths)
-    rng = random.Random(seed)
-    rows = []  # (kind, good mass, top5 hit, uniform mass, uniform top5, candidates)
-    for i, task in enumerate(tasks):
-        if task.program is None:
-            raise ValueError(f"tasks[{i}] ({task.id!r}) has no program to evaluate on")
-        steps = edit_steps(task, task.program, policy.domain, rng, config=paths)
-        ctx = context(task, [s.program for s in steps]) if context is not None else None
-        for j, step in enumerate(steps):
-            edits = policy.candidates(step.program)
-            log_p = policy.log_probs(task, step.program, edits, context=None if ctx is None else ctx[j]).cpu()
-            wanted = set(step.targets)
-            good = torch.tensor([e in wanted for e in edits])
-            top = torch.topk(log_p, min(5, len(edits))).indices
-            e, g = len(edits), int(good.sum())
-            # P(a uniform 5-subset misses every target) = C(e-g, 5) / C(e, 5).
-            uniform_top5 = 1.0 - math.comb(e - g, min(5, e)) / math.comb(e, min(5, e))
-            rows.append((step.kind, float(log_p.exp()[good].sum()), float(good[top].any()), g / e, uniform_top5, e))
-
-    def mean(values):
-        values = list(values)
-        return sum(values) / len(values) if values else float("nan")
-
-    return PolicyMetrics(
-        states=len(rows),
-        good_mass=mean(r[1] for r in rows),
-        top5=mean(r[2] for r in rows),
-        construct_top5=mean(r[2] for r in rows if r[0] == "construct"),
-        repair_top5=mean(r[2] for r in rows if r[0] == "repair"),
-        uniform_good_mass=mean(r[3] for r in rows),
-        uniform_top5=mean(r[4] for r in rows),
-        mean_candidates=mean(r[5] for r in rows),
-    )

@@ -37,7 +37,7 @@ from ._checkpoint import (
 )
 from ._config import ConfigError, TrainConfig
 from ._data import TaskSample, UnreproducedTaskError, sample_task
-from ._dynamics import DynamicsTerm
+from ._dynamics_term import DynamicsTerm
 from ._energy import chain_ranking_loss, contrastive_loss
 from ._features import Featurizer, PairBatch, ProgramBatch, _Batch
 from ._latent_head import LatentTerm

@@ -9,14 +9,9 @@ from scipy import stats
 from worldmodel.datasets import Example, Task, Type, deepcoder
 
 from worldmodel._edit_paths import EditPathConfig, construction_steps, empty_program
-from worldmodel._policy import (
-    FlowPolicy,
-    PolicyConfig,
-    PolicyTrainConfig,
-    evaluate_policy,
-    prepare_batch,
-    train_policy,
-)
+from worldmodel._policy import FlowPolicy, PolicyConfig, prepare_batch
+from worldmodel._policy_metrics import evaluate_policy
+from worldmodel._policy_training import PolicyTrainConfig, train_policy
 
 # Suite-wide false-failure rate of the statistical test below (Pyro's gof convention).
 TEST_FAILURE_RATE = 1e-4
