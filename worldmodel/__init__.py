@@ -42,18 +42,9 @@ from ._primitive_head import (
     PrimitiveTerm,
     primitive_inputs,
 )
-from ._queries import (
-    ForwardResult,
-    Proposal,
-    QueryValueError,
-    ReverseResult,
-    SpecCheck,
-    calibrate_spec_density,
-    forward_query,
-    jacobian_query,
-    reverse_query,
-    spec_check,
-)
+from ._queries import ForwardResult, QueryValueError, forward_query, jacobian_query
+from ._reverse_query import Proposal, ReverseResult, reverse_query
+from ._spec_check import SpecCheck, calibrate_spec_density, spec_check
 from ._training import EnergyTerm, FitResult, LossTerm, SimilarityTerm, default_terms, fit
 from ._value_head import ValueHead, ValueInputs, ValuePart, ValueTerm, value_features
 from ._values import RankedValue, SlotCodec, top_values

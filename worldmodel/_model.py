@@ -521,7 +521,7 @@ class WorldModel(nn.Module):
         edits, log_probs = self.policy_log_probs(task, program, environments=environments)
         return edits[int(torch.multinomial(log_probs.exp().cpu(), 1, generator=generator))]
 
-    # -- dynamics (worldmodel/_dynamics.py, worldmodel/_queries.py) -------------------------
+    # -- dynamics (_dynamics.py; queries in _queries.py, _reverse_query.py, _spec_check.py) --
 
     def attach_dynamics(self, config: DynamicsConfig | DynamicsHead | None = None) -> DynamicsHead:
         """Give the model a dynamics head; returns it.
@@ -583,7 +583,7 @@ class WorldModel(nn.Module):
         Raises:
             ValueError: no dynamics head, or ``y`` is not an output φ can have.
         """
-        from ._queries import reverse_query
+        from ._reverse_query import reverse_query
 
         return reverse_query(self._require_dynamics(), program, y, k=k)
 
@@ -602,7 +602,7 @@ class WorldModel(nn.Module):
         Raises:
             ValueError: no dynamics head, or its density was never calibrated.
         """
-        from ._queries import spec_check
+        from ._spec_check import spec_check
 
         return spec_check(self._require_dynamics(), tasks)
 

@@ -19,7 +19,8 @@ import torch
 from worldmodel.datasets import iter_records
 
 from worldmodel import load_dynamics
-from worldmodel._queries import forward_batch, reverse_query
+from worldmodel._queries import forward_batch
+from worldmodel._reverse_query import reverse_query
 
 
 def main() -> None:

@@ -143,7 +143,7 @@ def test_reverse_refuses_bad_search_options(options):
 
 
 def test_the_carried_guesses_join_the_pool_with_the_decoders_log_probability():
-    from worldmodel._queries import _carried_guesses, _reverse_pool, _value_log_prob
+    from worldmodel._reverse_query import _carried_guesses, _reverse_pool, _value_log_prob
     from worldmodel._values import top_values
 
     assert _carried_guesses(Type.LIST, [3, 1]) == [[3, 1], []]
@@ -162,7 +162,7 @@ def test_the_carried_guesses_join_the_pool_with_the_decoders_log_probability():
 
 
 def test_refinement_scores_one_element_changes_of_its_seed_by_the_model():
-    from worldmodel._queries import _refine
+    from worldmodel._reverse_query import _refine
 
     p = deepcoder.parse("a <- [int] | b <- MAP (*2) a")
     y_ids = HEAD.slot_ids([[2, 4]], width=HEAD.codec.slots)
