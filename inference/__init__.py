@@ -26,6 +26,7 @@ from ._latent_plots import plot_energy_slice, plot_latent_map
 from ._learn import LearnConfig, fantasies, learn
 from ._posterior import ExactPosterior, enumerate_programs, exact_posterior
 from ._scorer import HeuristicScorer, Scorer, WorldModelScorer, as_scorer, output_distance
+from ._search_common import SearchMethod
 from ._search_energy import EnergySearchConfig, energy_search
 from ._search_guided import GuidedSearchConfig, guided_search, primitive_costs
 from ._search_latent import LATENT_METHODS, PRIOR_STARTED, LatentSearchConfig, latent_search
@@ -72,6 +73,7 @@ __all__ = [
     "METHOD_CONFIGS",
     "MODEL_FREE_METHODS",
     "SKILL_METHODS",
+    "SearchMethod",
     "solve",
     "BenchConfig",
     "BenchReport",

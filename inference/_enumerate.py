@@ -414,19 +414,10 @@ def enumerate_search(
     task: Task, *, model: object = None, budget, domain, seed: int = 0,
     config: EnumerationConfig = EnumerationConfig(),
 ) -> SolveResult:
-    """The ``"enumerate"`` method of :func:`~worldmodel.inference.solve` (no model, no randomness).
+    """The ``"enumerate"`` :class:`~worldmodel.inference.SearchMethod`: ignores ``model`` and ``seed``.
 
-    Args:
-        task: the specification.
-        model: ignored (enumeration uses no model).
-        budget: a :class:`~worldmodel.inference.Budget`.
-        domain: the DSL.
-        seed: ignored (the enumeration is deterministic).
-        config: the enumerator's options.
-
-    Returns:
-        A :class:`SolveResult` whose ``trace`` is the number of distinct values after
-        each completed size level; ``verified`` is checked with :func:`verify`.
+    ``trace`` is the number of distinct values after each completed size level;
+    ``verified`` is checked with :func:`verify`.
     """
     found = enumerate_program(task, Simulator(task, domain, budget), config=config)
     return enumeration_result(task, "enumerate", found, domain)

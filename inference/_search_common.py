@@ -6,20 +6,50 @@ import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from worldmodel.datasets import Domain, Program, Statement, Task, Type
 
 from ._scorer import HeuristicScorer, Scorer, as_scorer
-from ._simulator import Simulator, SolveResult, verify
+from ._simulator import Budget, Simulator, SolveResult, verify
 
 __all__ = [
     "Incumbent",
+    "SearchMethod",
     "append_statements",
     "finish",
     "new_variable_is_redundant",
     "search_scorer",
     "without_dead_code",
 ]
+
+
+class SearchMethod(Protocol):
+    """The signature of every method of :func:`~worldmodel.inference.solve`.
+
+    ``search(task, *, model, budget, domain, seed, config) -> SolveResult``: a method
+    runs every candidate through one :class:`Simulator` built with ``budget`` (so no
+    method can spend more calls or seconds than it is given) and returns its best
+    program. Each method's own docstring says only what it does with these.
+
+    Args:
+        task: the input/output examples.
+        model: a :class:`~worldmodel.WorldModel`, a :class:`Scorer`, or ``None``; what
+            ``None`` means is the method's (the :class:`HeuristicScorer`, or plain
+            enumeration).
+        budget: simulator calls and seconds; the model's own work runs no program and
+            costs no calls, but its seconds count.
+        domain: the DSL.
+        seed: seeds a randomised method, which is deterministic for a seed; a
+            deterministic method ignores it.
+        config: the method's options, its config dataclass (default: its defaults).
+
+    Returns:
+        A :class:`SolveResult`; ``trace`` and ``diagnostics`` are the method's.
+    """
+
+    def __call__(self, task: Task, *, model: object | None, budget: Budget, domain: Domain, seed: int = 0,
+                 config: object = ...) -> SolveResult: ...
 
 
 def search_scorer(model: object | None, task: Task, *, domain: Domain, max_length: int) -> tuple[Scorer, dict[str, float]]:

@@ -65,29 +65,13 @@ class EnergySearchConfig:
             raise ValueError(f"EnergySearchConfig.cooling must be in (0, 1], got {self.cooling}")
 
 
-def energy_search(
-    task: Task,
-    *,
-    model: object | None = None,
-    budget: Budget,
-    domain: Domain,
-    seed: int = 0,
-    config: EnergySearchConfig = EnergySearchConfig(),
-) -> SolveResult:
-    """Find a program for ``task`` by simulated annealing on the model's energy.
+def energy_search(task: Task, *, model: object | None = None, budget: Budget, domain: Domain, seed: int = 0,
+                  config: EnergySearchConfig = EnergySearchConfig()) -> SolveResult:
+    """The ``"energy"`` :class:`SearchMethod`: simulated annealing on the model's energy.
 
-    Args:
-        task: the examples.
-        model: a :class:`~worldmodel.WorldModel`, a :class:`Scorer`, or ``None`` for
-            the :class:`HeuristicScorer`.
-        budget: simulator calls and seconds.
-        domain: the DSL.
-        seed: seeds the proposals and acceptances (deterministic for a seed).
-        config: search options.
-
-    Returns:
-        A :class:`SolveResult`; ``trace`` is the best objective after each step,
-        ``diagnostics`` the steps, restarts and acceptance rate.
+    ``model=None`` scores with the :class:`HeuristicScorer`; ``seed`` seeds the
+    proposals and acceptances. ``trace`` is the best objective after each step,
+    ``diagnostics`` the steps, restarts and acceptance rate.
 
     Example:
         >>> from worldmodel.datasets import deepcoder, Task, Example, Type

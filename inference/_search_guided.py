@@ -103,32 +103,15 @@ def value_delays(
     return delays
 
 
-def guided_search(
-    task: Task,
-    *,
-    model: object,
-    budget: Budget,
-    domain: Domain,
-    seed: int = 0,
-    config: GuidedSearchConfig = GuidedSearchConfig(),
-) -> SolveResult:
-    """The ``"guided"`` method of :func:`~worldmodel.inference.solve`.
+def guided_search(task: Task, *, model: object, budget: Budget, domain: Domain, seed: int = 0,
+                  config: GuidedSearchConfig = GuidedSearchConfig()) -> SolveResult:
+    """The ``"guided"`` :class:`SearchMethod`: enumeration ordered by the model's primitive costs.
 
-    Args:
-        task: the examples.
-        model: a :class:`~worldmodel.WorldModel` with a primitive head (``None`` runs
-            plain enumeration).
-        budget: simulator calls and seconds; the model's forward pass runs no program
-            and costs no calls, but its seconds count.
-        domain: the DSL.
-        seed: unused (the search is deterministic).
-        config: search options.
-
-    Returns:
-        A :class:`SolveResult`; ``trace`` is the number of distinct values after each
-        cost level, ``diagnostics`` holds ``fallback`` (1.0 if unit costs were used),
-        the costs' spread (``min_cost``, ``max_cost``) and ``value_delays`` (1.0 if the
-        value head delayed values).
+    ``model`` is a :class:`~worldmodel.WorldModel` with a primitive head (``None`` runs
+    plain enumeration); the search is deterministic and ignores ``seed``. ``trace`` is
+    the number of distinct values after each cost level, ``diagnostics`` holds
+    ``fallback`` (1.0 if unit costs were used), the costs' spread (``min_cost``,
+    ``max_cost``) and ``value_delays`` (1.0 if the value head delayed values).
     """
     del seed
     sim = Simulator(task, domain, budget)

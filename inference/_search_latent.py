@@ -163,33 +163,16 @@ class _Decoder:
         return best
 
 
-def latent_search(
-    task: Task,
-    *,
-    method: str,
-    model: object,
-    budget: Budget,
-    domain: Domain,
-    seed: int = 0,
-    config: LatentSearchConfig = LatentSearchConfig(),
-) -> SolveResult:
-    """Search ``model``'s program latent space for a program that solves ``task``.
+def latent_search(task: Task, *, method: str, model: object, budget: Budget, domain: Domain, seed: int = 0,
+                  config: LatentSearchConfig = LatentSearchConfig()) -> SolveResult:
+    """The latent :class:`SearchMethod` named ``method`` (one of :data:`LATENT_METHODS`).
 
-    Args:
-        task: the examples.
-        method: one of :data:`LATENT_METHODS`.
-        model: a :class:`~worldmodel.WorldModel` with a latent space (``model.latent``).
-        budget: simulator calls and seconds.
-        domain: the DSL.
-        seed: seeds the sampler (deterministic for a seed).
-        config: search options.
-
-    Returns:
-        A :class:`SolveResult`; ``diagnostics`` hold the latents decoded (``draws``)
-        and the distinct programs they gave (``distinct_programs``), or
-        ``{"unsupported": 1.0}`` with a :class:`RuntimeWarning` when the model cannot
-        take the task (too many inputs, values it cannot encode, a signature its
-        grammar lacks): the search then makes no call.
+    ``model`` is a :class:`~worldmodel.WorldModel` with a latent space
+    (``model.latent``); ``seed`` seeds the sampler. ``diagnostics`` hold the latents
+    decoded (``draws``) and the distinct programs they gave (``distinct_programs``),
+    or ``{"unsupported": 1.0}`` with a :class:`RuntimeWarning` when the model cannot
+    take the task (too many inputs, values it cannot encode, a signature its grammar
+    lacks): the search then makes no call.
 
     Raises:
         ValueError: an unknown ``method``, or a model without a latent space.

@@ -132,30 +132,14 @@ class _Solved(Exception):
     """Stops the Pyro runner at the first program the simulator says solves the task."""
 
 
-def mcmc_search(
-    task: Task,
-    *,
-    model: object | None = None,
-    budget: Budget,
-    domain: Domain,
-    seed: int = 0,
-    config: MCMCSearchConfig = MCMCSearchConfig(),
-) -> SolveResult:
-    """Sample programs from ``exp(−E / T)`` by edit Metropolis–Hastings until one solves ``task``.
+def mcmc_search(task: Task, *, model: object | None = None, budget: Budget, domain: Domain, seed: int = 0,
+                config: MCMCSearchConfig = MCMCSearchConfig()) -> SolveResult:
+    """The ``"mcmc"`` :class:`SearchMethod`: edit Metropolis–Hastings on ``exp(−E / T)`` until a program solves.
 
-    Args:
-        task: the examples.
-        model: a :class:`~worldmodel.WorldModel`, a :class:`Scorer`, or ``None`` for
-            the :class:`HeuristicScorer`.
-        budget: simulator calls and seconds.
-        domain: the DSL.
-        seed: chain ``c`` uses seed ``seed * 1_000_003 + c`` (deterministic for a seed).
-        config: search options.
-
-    Returns:
-        A :class:`SolveResult`; ``trace`` is the lowest energy after each step;
-        ``diagnostics`` has ``acceptance_rate`` (accepted / steps over all chains),
-        ``steps`` and ``chains``.
+    ``model=None`` scores with the :class:`HeuristicScorer`; chain ``c`` uses seed
+    ``seed * 1_000_003 + c``. ``trace`` is the lowest energy after each step;
+    ``diagnostics`` has ``acceptance_rate`` (accepted / steps over all chains),
+    ``steps`` and ``chains``.
 
     Example:
         >>> from worldmodel.datasets import deepcoder, Task, Example, Type

@@ -75,31 +75,15 @@ class PolicySearchConfig:
             raise ValueError(f"PolicySearchConfig.children_per_state must be >= 1 or None, got {self.children_per_state}")
 
 
-def policy_search(
-    task: Task,
-    *,
-    model: object | None = None,
-    budget: Budget,
-    domain: Domain,
-    seed: int = 0,
-    config: PolicySearchConfig = PolicySearchConfig(),
-) -> SolveResult:
-    """Find a program for ``task`` by complete anytime beam search guided by ``model``.
+def policy_search(task: Task, *, model: object | None = None, budget: Budget, domain: Domain, seed: int = 0,
+                  config: PolicySearchConfig = PolicySearchConfig()) -> SolveResult:
+    """The ``"policy"`` :class:`SearchMethod`: complete anytime beam search guided by ``model``.
 
-    Args:
-        task: the examples.
-        model: a :class:`~worldmodel.WorldModel`, a :class:`Scorer`, or ``None`` for
-            the :class:`HeuristicScorer`.
-        budget: simulator calls and seconds.
-        domain: the DSL.
-        seed: unused by this deterministic search; kept for the common signature.
-        config: search options.
-
-    Returns:
-        A :class:`SolveResult`; ``trace`` is the best energy after each beam level
-        (minus the cumulative log-probability when ``energy_weight`` is 0),
-        ``diagnostics`` holds the passes begun and the width of the last one (and
-        ``heuristic_fallback`` when ``model`` cannot take the task).
+    ``model=None`` scores with the :class:`HeuristicScorer`; the search is
+    deterministic and ignores ``seed``. ``trace`` is the best energy after each beam
+    level (minus the cumulative log-probability when ``energy_weight`` is 0),
+    ``diagnostics`` holds the passes begun and the width of the last one (and
+    ``heuristic_fallback`` when ``model`` cannot take the task).
 
     Example:
         >>> from worldmodel.datasets import deepcoder, Task, Example, Type

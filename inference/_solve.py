@@ -1,8 +1,8 @@
 """``solve``: one entry point for every search method, and the registry of methods.
 
-A method is a function ``search(task, *, model, budget, domain, seed) -> SolveResult``
-that spends its simulator calls through a :class:`Simulator` built with ``budget``
-and returns its best program. A method plugs in by adding itself to
+A method is a :class:`SearchMethod`, ``search(task, *, model, budget, domain, seed,
+config) -> SolveResult``, that spends its simulator calls through a :class:`Simulator`
+built with ``budget`` and returns its best program. A method plugs in by adding itself to
 :data:`METHODS` (and to :data:`ANYTIME_METHODS` / :data:`MODEL_FREE_METHODS` where
 true). :func:`solve` never trusts a method's ``verified``: it runs the returned
 program on every example with the exact interpreter itself.
@@ -11,13 +11,13 @@ program on every example with the exact interpreter itself.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 
 from worldmodel.datasets import Domain, Task, deepcoder
 
 from ._enumerate import EnumerationConfig, enumerate_search
+from ._search_common import SearchMethod
 from ._search_energy import EnergySearchConfig, energy_search
 from ._search_guided import GuidedSearchConfig, guided_search
 from ._search_latent import (
@@ -33,7 +33,7 @@ from ._simulator import Budget, BudgetExhausted, SolveResult, verify
 
 __all__ = ["METHODS", "METHOD_CONFIGS", "ANYTIME_METHODS", "MODEL_FREE_METHODS", "SKILL_METHODS", "solve"]
 
-METHODS: dict[str, Callable[..., SolveResult]] = {
+METHODS: dict[str, SearchMethod] = {
     "enumerate": enumerate_search,
     "guided": guided_search,
     "policy": policy_search,
@@ -42,7 +42,7 @@ METHODS: dict[str, Callable[..., SolveResult]] = {
     **{name: partial(latent_search, method=name) for name in LATENT_METHODS},
     **{f"{name}-prior": partial(prior_started_search, method=name) for name in PRIOR_STARTED},
 }
-"""Search methods by name: ``search(task, *, model, budget, domain, seed) -> SolveResult``."""
+"""Search methods by name, each a :class:`SearchMethod`."""
 
 METHOD_CONFIGS: dict[str, type] = {
     "enumerate": EnumerationConfig,
