@@ -18,13 +18,7 @@ def _tasks(count: int, seed: int) -> list[Task]:
     import random
 
     rng = random.Random(seed)
-    tasks = []
-    while len(tasks) < count:
-        program = deepcoder.random_program(rng, rng.randint(1, 3))
-        drawn = deepcoder.random_examples(program, 3, rng)
-        if drawn is not None:
-            tasks.append(Task(f"c{seed}-{len(tasks)}", tuple(drawn), program.input_types, program))
-    return tasks
+    return [deepcoder.random_task(rng, (1, 2, 3), examples=3, task_id=f"c{seed}-{i}") for i in range(count)]
 
 
 def tiny_model_files(folder) -> dict[str, str]:

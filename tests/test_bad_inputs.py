@@ -561,14 +561,10 @@ def test_cli_reports_a_bad_checkpoint_with_exit_2(tmp_path, checkpoint, command)
 
 
 def test_corrupt_training_state_is_exit_2(tmp_path):
-    from worldmodel.datasets import Task, deepcoder, write_tasks
+    from worldmodel.datasets import deepcoder, write_tasks
 
-    rng, tasks = random.Random(1), []
-    while len(tasks) < 10:
-        program = deepcoder.random_program(rng, 2)
-        examples = deepcoder.random_examples(program, 3, rng)
-        if examples:
-            tasks.append(Task(f"t{len(tasks)}", tuple(examples), program.input_types, program))
+    rng = random.Random(1)
+    tasks = [deepcoder.random_task(rng, 2, examples=3, task_id=f"t{i}") for i in range(10)]
     data = tmp_path / "data"
     write_tasks(data / "train" / "a.jsonl", tasks[:8], deepcoder)
     write_tasks(data / "valid" / "a.jsonl", tasks[8:], deepcoder)

@@ -14,20 +14,14 @@ import random
 import time
 
 import torch
-from worldmodel.datasets import ExecutionError, InsertStatement, Task, deepcoder
+from worldmodel.datasets import ExecutionError, InsertStatement, deepcoder
 
 from worldmodel import FlowPolicy, PolicyConfig, PolicyTrainConfig, empty_program, train_policy
 
 
 def tasks(count, seed, lengths):
     rng = random.Random(seed)
-    out = []
-    while len(out) < count:
-        program = deepcoder.random_program(rng, rng.choice(lengths))
-        examples = deepcoder.random_examples(program, 5, rng)
-        if examples is not None:
-            out.append(Task(f"{seed}-{len(out)}", tuple(examples), program.input_types, program))
-    return out
+    return [deepcoder.random_task(rng, lengths, task_id=f"{seed}-{i}") for i in range(count)]
 
 
 def solves(program, task):

@@ -11,7 +11,7 @@ import random
 import time
 
 import torch
-from worldmodel.datasets import Task, deepcoder
+from worldmodel.datasets import deepcoder
 
 from worldmodel import ModelConfig, WorldModel
 from worldmodel._edit_features import edit_features
@@ -24,12 +24,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     rng = random.Random(0)
-    tasks = []
-    while len(tasks) < args.programs:
-        program = deepcoder.random_program(rng, 4)
-        examples = deepcoder.random_examples(program, 5, rng)
-        if examples is not None:
-            tasks.append(Task(str(len(tasks)), tuple(examples), program.input_types, program))
+    tasks = [deepcoder.random_task(rng, 4, task_id=str(i)) for i in range(args.programs)]
     model = WorldModel(ModelConfig()).eval()
     policy = model.attach_policy().eval()
     timings = {"candidates": [], "features": [], "log_probs": [], "model.policy_log_probs": []}

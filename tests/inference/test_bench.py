@@ -11,16 +11,9 @@ from worldmodel.inference import METHODS, BenchConfig, Budget, SolveResult, run_
 def _task_file(path, count=8, seed=0):
     rng = random.Random(seed)
     tasks = []
-    while len(tasks) < count:
-        length = 1 + len(tasks) % 3
-        program = deepcoder.random_program(rng, length)
-        examples = deepcoder.random_examples(program, 3, rng)
-        if examples is not None:
-            tasks.append(
-                Task(
-                    f"t{len(tasks)}", tuple(examples), program.input_types, None, {"length": length}
-                )
-            )
+    for i in range(count):
+        task = deepcoder.random_task(rng, 1 + i % 3, examples=3, task_id=f"t{i}")
+        tasks.append(Task(task.id, task.examples, task.input_types, None, {"length": 1 + i % 3}))
     write_tasks(path, tasks, deepcoder)
     return tasks
 

@@ -20,13 +20,7 @@ TEST_FAILURE_RATE = 1e-4
 
 def _tasks(count: int, seed: int, lengths=(1, 2, 3)) -> list[Task]:
     rng = random.Random(seed)
-    tasks = []
-    while len(tasks) < count:
-        program = deepcoder.random_program(rng, rng.choice(lengths))
-        examples = deepcoder.random_examples(program, 5, rng)
-        if examples is not None:
-            tasks.append(Task(f"{seed}-{len(tasks)}", tuple(examples), program.input_types, program))
-    return tasks
+    return [deepcoder.random_task(rng, lengths, task_id=f"{seed}-{i}") for i in range(count)]
 
 
 def _programs_of_every_length(task: Task):
