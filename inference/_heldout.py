@@ -52,7 +52,7 @@ def background_log_likelihood(text: str, alphabet_size: int) -> float:
 
     Example:
         >>> round(background_log_likelihood("ab", 95), 3)
-        -11.6
+        -11.621
     """
     return math.log(1 - _CONTINUE) + len(text) * (math.log(_CONTINUE) - math.log(alphabet_size))
 
