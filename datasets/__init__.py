@@ -10,7 +10,7 @@
 
 from ._arith import arith
 from ._ca import ca, evolution_examples
-from ._domain import INPUT_DISTRIBUTIONS, Domain, Example, InputConfig
+from ._domain import INPUT_DISTRIBUTIONS, Domain, Example, Generative, InputConfig
 from ._edits import (
     DeleteStatement,
     Edit,
@@ -66,6 +66,7 @@ from ._program import (
     parse_program,
     variable_name,
 )
+from ._regex import regex, regex_text
 from ._registry import DOMAINS, deepcoder, register_domain
 from ._skills import (
     Skill,
@@ -175,6 +176,9 @@ __all__ = [
     "check_value",
     "deepcoder",
     "arith",
+    "regex",
+    "regex_text",
+    "Generative",
     "format_program",
     "inverse",
     "neighbours",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from ._skills import Skill, expand, skill_primitives
 if TYPE_CHECKING:
     from ._tasks import Task
 
-__all__ = ["InputConfig", "INPUT_DISTRIBUTIONS", "Example", "Domain"]
+__all__ = ["InputConfig", "INPUT_DISTRIBUTIONS", "Example", "Generative", "Domain"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,41 @@ class Example:
     output: Value
 
 
+@dataclass(frozen=True)
+class Generative:
+    """What makes a domain's tasks *generative*: a program computes a distribution over
+    strings (from its inputs, the empty value of each type), and a task is a set of
+    observations it must explain.
+
+    In a task, observation ``k`` is example ``k``: its input is the program's inputs and
+    its output the observation as a list of character codes, so every reader, Φ and the
+    models' encoders handle it as they handle examples. A program *explains* a task when
+    every observation has non-zero likelihood; its score is the sum of their
+    log-likelihoods.
+
+    Attributes:
+        log_likelihood: ``(value, observation) -> float``, exact, ``-inf`` outside the
+            support; raises :class:`ExecutionError` for a value that is no distribution.
+        sample: ``(value, rng) -> str | None``, one observation, ``None`` for a draw past
+            the domain's bounds.
+        alphabet: the characters an observation may hold.
+        describe: ``value -> str``, the value in the domain's usual notation.
+    """
+
+    log_likelihood: Callable[[Sequence[int], str], float]
+    sample: Callable[[Sequence[int], random.Random], str | None]
+    alphabet: str
+    describe: Callable[[Sequence[int]], str] = repr
+
+    def encode(self, observation: str) -> list[int]:
+        """An observation as an example's output: its character codes."""
+        return [ord(c) for c in observation]
+
+    def decode(self, output: Sequence[int]) -> str:
+        """An example's output as the observation it holds."""
+        return "".join(map(chr, output))
+
+
 # Primitives one attempt of random_program may draw per statement it must place; a
 # draw fails only when no variable has an argument's type, so this is generous.
 _DRAWS_PER_STATEMENT = 50
@@ -82,6 +118,49 @@ class Domain:
     inputs: InputConfig = field(default_factory=InputConfig)
     signatures: tuple[tuple[Type, ...], ...] = _SIGNATURES
     skills: tuple[Skill, ...] = ()
+    generative: Generative | None = None
+
+    def log_likelihoods(self, program: Program, examples: Sequence[Example]) -> list[float]:
+        """The log-likelihood of each observation (example output) of a generative task
+        under ``program``, run exactly on the examples' inputs (``-inf`` where it is 0).
+
+        Raises:
+            DomainError: the domain is not generative.
+            ExecutionError: the program is invalid on an input.
+
+        Example:
+            >>> from worldmodel.datasets import regex
+            >>> p = regex.parse("a <- regex | b <- DIGIT a | c <- PLUS (0.5) b")
+            >>> [round(v, 3) for v in regex.log_likelihoods(p, [Example(([],), [ord("7")])])]
+            [-2.996]
+        """
+        g = self._generative()
+        values = {}
+        out = []
+        for example in examples:
+            key = tuple(map(tuple, example.inputs))
+            if key not in values:
+                values[key] = self.run(program, list(example.inputs))
+            out.append(g.log_likelihood(values[key], g.decode(example.output)))
+        return out
+
+    def explains(self, program: Program, examples: Sequence[Example]) -> bool:
+        """Whether ``program`` satisfies every example exactly: reproduces each output
+        (input/output domains), or gives each observation non-zero likelihood
+        (generative domains). An invalid run satisfies nothing."""
+        try:
+            if self.generative is not None:
+                return all(v > -math.inf for v in self.log_likelihoods(program, examples))
+            return all(self.run(program, list(e.inputs)) == e.output for e in examples)
+        except ExecutionError:
+            return False
+
+    def _generative(self) -> Generative:
+        if self.generative is None:
+            from ._errors import DomainError
+
+            raise DomainError(f"domain {self.name!r} is not generative: its tasks are input/output examples")
+        return self.generative
 
     def with_skills(self, skills: Sequence[Skill]) -> Domain:
         """This domain with ``skills`` added as primitives (after any it has): programs may
@@ -139,10 +218,13 @@ class Domain:
         return _edits.neighbours(program, self.primitives, max_length=max_length)
 
     def random_value(self, type_: Type, rng: random.Random, *, inputs: InputConfig | None = None) -> Value:
-        """One random input value of ``type_`` from ``inputs`` (default ``self.inputs``)."""
+        """One random input value of ``type_`` from ``inputs`` (default ``self.inputs``);
+        a domain's own type (``Type.REGEX``) has one input value, the empty one."""
         c = inputs or self.inputs
         if type_ is Type.INT:
             return rng.randint(c.min_int, c.max_int)
+        if type_ is not Type.LIST:
+            return []
         length = rng.randint(c.min_list_length, c.max_list_length)
         return [rng.randint(c.min_value, c.max_value) for _ in range(length)]
 
@@ -219,7 +301,9 @@ class Domain:
 
         Degenerate means all outputs equal, or every output an empty list. Returns
         ``None`` when no such set is found in ``max_tries`` draws per example. Inputs
-        come from ``inputs`` (default ``self.inputs``).
+        come from ``inputs`` (default ``self.inputs``). In a generative domain an
+        example's output is an observation drawn from the program's distribution
+        (:class:`Generative`).
         """
         examples: list[Example] = []
         tries = 0
@@ -228,6 +312,11 @@ class Domain:
             values = self.random_inputs(program.input_types, rng, inputs=inputs)
             try:
                 output = self.run(program, values)
+                if self.generative is not None:
+                    drawn = self.generative.sample(output, rng)
+                    if drawn is None or len(drawn) > self.bounds.max_list_length:
+                        continue
+                    output = self.generative.encode(drawn)
             except ExecutionError:
                 continue
             examples.append(Example(values, output))

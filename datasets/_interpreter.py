@@ -1,4 +1,5 @@
-"""The exact, bounded interpreter shared by every integer-list domain."""
+"""The exact, bounded interpreter shared by every domain (a value of a domain's own
+type, such as a regex, is an int list of codes and is bounded as a list)."""
 
 from __future__ import annotations
 
@@ -53,11 +54,11 @@ def check_value(value: Value, bounds: Bounds, statement: int | None = None) -> N
 
 
 def _bad_input(value: object, want: Type, bounds: Bounds) -> ExecutionError:
-    if want is Type.INT and type(value) is int or want is Type.LIST and type(value) in (list, tuple) and all(
+    if want is Type.INT and type(value) is int or want is not Type.INT and type(value) in (list, tuple) and all(
         type(v) is int for v in value
     ):
         try:
-            check_value(list(value) if want is Type.LIST else value, bounds)
+            check_value(list(value) if want is not Type.INT else value, bounds)
         except ExecutionError as error:
             return ExecutionError(f"input {short_repr(value)}: {error.reason}")
     return ExecutionError(f"input {short_repr(value)} is not of type {want.value}")

@@ -1,7 +1,9 @@
 """Behaviour signatures: a program's outputs on a fixed, seeded set of probe inputs.
 
 Two programs with the same input types and the same outputs (or errors) on every
-probe are treated as observationally equivalent. The probe set depends only on the
+probe are treated as observationally equivalent. A generative program (``regex``)
+has one probe, its empty input, and its output is the regex it builds: two programs
+are one behaviour when they build the same regex. The probe set depends only on the
 domain, the input types and the probe count, never on a dataset's seed, so
 signatures of different datasets compare.
 """
@@ -75,10 +77,15 @@ def _draw_probes(domain: Domain, input_types: tuple[Type, ...], count: int) -> t
         edges.append(
             tuple(
                 # clamped into the domain's bounds: probes run unchecked, so each must be valid
-                [min(max(v, lo), hi) for v in _EDGE_LISTS[k]] if t is Type.LIST else (c.min_int if k % 2 == 0 else c.max_int)
+                [min(max(v, lo), hi) for v in _EDGE_LISTS[k]] if t is Type.LIST
+                else (c.min_int if k % 2 == 0 else c.max_int) if t is Type.INT
+                else domain.random_value(t, rng)
                 for t in input_types
             )
         )
+    if all(t not in (Type.INT, Type.LIST) for t in input_types):
+        # A domain's own types have one input value (the empty regex): one probe says all.
+        return (domain.random_inputs(input_types, rng),)
     probes = edges[: min(count // 4, len(edges))]
     while len(probes) < count:
         probes.append(domain.random_inputs(input_types, rng))
@@ -103,7 +110,9 @@ def behaviour(domain: Domain, program: Program, probes: Sequence[tuple[Value, ..
     """
     outputs = probe_outputs(domain, program, probes)
     valid = [o for o in outputs if o is not None]
-    constant = all(o == valid[0] for o in valid)
+    # A generative program's output is a distribution, not a function of its inputs: it
+    # is never "constant" (random_examples rejects one that draws a single string).
+    constant = domain.generative is None and all(o == valid[0] for o in valid)
     key = repr((tuple(t.value for t in program.input_types), outputs)).encode()
     digest = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little")
     return Behaviour(digest, len(valid), constant)

@@ -24,14 +24,19 @@ __all__ = ["Type", "Primitive", "Statement", "Program", "variable_name", "parse_
 
 
 class Type(enum.Enum):
-    """The value types of the integer-list DSLs."""
+    """The value types: ints and int lists, and the types of domains with values of
+    their own. A value of such a type is held as an int list (its codes), so that it
+    hashes, meets the interpreter's bounds and tokenises like a list; the type says
+    what the codes mean (``REGEX``: a regex's postfix codes, :mod:`._regex`)."""
 
     INT = "int"
     LIST = "[int]"
+    REGEX = "regex"
 
     @classmethod
     def of(cls, value: object) -> Type:
-        """The type of a Python value: ``int`` or a list of ints.
+        """The type of a Python value: ``int`` or a list of ints (a list of codes of a
+        domain's own type reads as a list too: only a program's types tell them apart).
 
         Example:
             >>> Type.of([1, 2]), Type.of(3)
@@ -120,6 +125,9 @@ class Program:
         return len(self.input_types) + len(self.statements)
 
 
+_TYPE_NAMES = {t.value for t in Type}
+
+
 def variable_name(index: int) -> str:
     """The text name of variable ``index``: ``a``..``z``, then ``v26``, ``v27``..."""
     return chr(ord("a") + index) if index < 26 else f"v{index}"
@@ -172,7 +180,7 @@ def parse_program(text: str, primitives: Mapping[str, Primitive]) -> Program:
             expected = variable_name(len(types))
             raise ParseError(f"line {number}: expected variable {expected!r}, got {target.strip()!r}")
         rhs = rhs.strip()
-        if rhs in (Type.INT.value, Type.LIST.value):
+        if rhs in _TYPE_NAMES:
             if statements:
                 raise ParseError(f"line {number}: input declarations must come before statements")
             input_types.append(Type(rhs))
@@ -205,5 +213,5 @@ def parse_program(text: str, primitives: Mapping[str, Primitive]) -> Program:
         statements.append(Statement(primitive.name, tuple(args)))
         types.append(primitive.return_type)
     if not input_types:
-        raise ParseError("a program declares at least one input (e.g. 'a <- [int]')")
+        raise ParseError("a program declares at least one input (e.g. 'a <- [int]', or 'a <- regex' in regex)")
     return Program(tuple(input_types), tuple(statements))

@@ -20,6 +20,7 @@ from ._ca import ca
 from ._deepcoder import DEEPCODER_PRIMITIVES
 from ._domain import Domain
 from ._errors import DomainError
+from ._regex import regex
 
 __all__ = ["DOMAINS", "ENTRY_POINT_GROUP", "deepcoder", "register_domain"]
 
@@ -28,7 +29,7 @@ ENTRY_POINT_GROUP = "worldmodel.domains"
 deepcoder = Domain("deepcoder", DEEPCODER_PRIMITIVES)
 """DeepCoder's integer-list DSL (Balog et al. 2017), as ExeDec uses it."""
 
-DOMAINS: dict[str, Domain] = {"deepcoder": deepcoder, "arith": arith, "ca": ca}
+DOMAINS: dict[str, Domain] = {"deepcoder": deepcoder, "arith": arith, "ca": ca, "regex": regex}
 """Domains by name: what ``--domain``, a task file's ``domain`` field, a dataset's
 manifest and a model's config name."""
 
@@ -65,7 +66,8 @@ def _definition(domain: Domain) -> tuple:
     loaded again makes new ones)."""
     table = tuple((p.name, p.text, p.arg_types, p.return_type, p.creates_values, p.statements, p.commutative)
                   for p in domain.primitives.values())
-    return domain.name, table, domain.bounds, domain.inputs, domain.signatures, domain.skills
+    return (domain.name, table, domain.bounds, domain.inputs, domain.signatures, domain.skills,
+            domain.generative is not None)
 
 
 def _register_entry_points() -> None:

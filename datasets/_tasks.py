@@ -1,4 +1,6 @@
-"""Task files: one JSON object per line, ``{"id", ["domain"], "examples", ["program"]}``.
+"""Task files: one JSON object per line, ``{"id", ["domain"], "examples", ["program"]}``,
+or for a generative domain ``{"id", "domain", "kind": "generative", "observations",
+["heldout"], ["program"]}``.
 
 ``domain`` names the DSL of the line's task; a line without it is of
 :data:`DEFAULT_DOMAIN` (``deepcoder``), so DeepCoder files need not say so. A line
@@ -6,7 +8,10 @@ naming another domain than the one the file is read with is a bad line, and
 :func:`task_file_domain` tells a command which domain a file names.
 
 ``examples`` is a list of ``{"input": [args...], "output": value}``; ``input`` is the
-list of the program's arguments (ints or int lists). A malformed line is reported
+list of the program's arguments (ints or int lists). A generative task's
+``observations`` are the strings a program must explain (each with non-zero
+likelihood), ``heldout`` more strings of the concept for evaluation only (kept in
+:attr:`Task.extra`). A malformed line is reported
 with its line number and reason and skipped; it never stops the rest of the file.
 
 The file is read as bytes and decoded one line at a time, so one line that is not
@@ -34,6 +39,8 @@ from ._program import Program, Type
 
 __all__ = [
     "DEFAULT_DOMAIN",
+    "EXAMPLES",
+    "GENERATIVE",
     "MAX_LINE_BYTES",
     "Task",
     "TaskFile",
@@ -47,6 +54,11 @@ __all__ = [
 
 DEFAULT_DOMAIN = "deepcoder"
 """The domain of a task line that names none."""
+
+EXAMPLES, GENERATIVE = "examples", "generative"
+"""The task kinds a line's ``kind`` names: input/output examples (the default), or a
+generative task, a set of strings to explain (domains with a
+:class:`~worldmodel.datasets.Generative` part, such as ``regex``)."""
 
 MAX_LINE_BYTES = 1 << 20
 """Longest task-file line read (1 MiB, newline excluded); a longer line is reported
@@ -118,6 +130,68 @@ def parse_task(record: object, domain: Domain, *, default_id: str = "") -> Task:
             f"field 'domain': the task is of domain {short_repr(named)}, read as {domain.name!r}; "
             f"read the file with --domain {named}"
         )
+    kind = record.get("kind", EXAMPLES)
+    if kind not in (EXAMPLES, GENERATIVE):
+        raise ValueError(f"field 'kind' must be {EXAMPLES!r} or {GENERATIVE!r}, got {short_repr(kind)}")
+    if domain.generative is not None:
+        if kind != GENERATIVE:
+            raise ValueError(f"field 'kind': tasks of domain {domain.name!r} are generative; write "
+                             '"kind": "generative" and the strings to explain as "observations"')
+        parsed, input_types = _observations(record, domain), domain.signatures[0]
+    elif kind == GENERATIVE:
+        raise ValueError(f"field 'kind': domain {domain.name!r} has input/output tasks, not generative ones; "
+                         "give 'examples', or read the file with the domain it is for (--domain regex)")
+    else:
+        parsed, input_types = _examples(record, domain)
+    program = None
+    if record.get("program") is not None:
+        text = record["program"]
+        if not isinstance(text, str):
+            raise ValueError("field 'program' must be program text")
+        try:
+            program = domain.parse(text)
+        except ParseError as error:
+            message = str(error)
+            cut = message if len(message) <= 300 else message[:300] + " ..."
+            raise ValueError(f"field 'program': {cut}") from None
+        if program.input_types != input_types:
+            raise ValueError("field 'program' takes other argument types than the examples give")
+    extra = {k: v for k, v in record.items() if k not in ("id", "domain", "kind", "examples", "observations", "program")}
+    return Task(str(task_id), tuple(parsed), input_types, program, extra)
+
+
+def _strings(record: dict, name: str, domain: Domain, *, required: bool) -> list[str]:
+    values = record.get(name)
+    if values is None and not required:
+        return []
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+        raise ValueError(f"field {name!r} must be a non-empty list of strings, got {short_repr(values)}")
+    alphabet, longest = set(domain.generative.alphabet), domain.bounds.max_list_length
+    for k, value in enumerate(values):
+        odd = sorted(set(value) - alphabet)
+        if odd:
+            raise ValueError(f"{name}[{k}] {short_repr(value)} holds {short_repr(''.join(odd))}, outside the "
+                             f"alphabet of domain {domain.name!r}; replace those characters")
+        if len(value) > longest:
+            raise ValueError(f"{name}[{k}] has {len(value)} characters; domain {domain.name!r} explains "
+                             f"strings of at most {longest}")
+    return values
+
+
+def _observations(record: dict, domain: Domain) -> list[Example]:
+    """A generative task's observations as examples: the program's empty inputs, and
+    each observation's character codes (:class:`Generative`)."""
+    if "examples" in record:
+        raise ValueError("field 'examples': a generative task gives 'observations' (strings), not examples")
+    _strings(record, "heldout", domain, required=False)  # checked here, kept in ``extra``
+    inputs = tuple(domain.random_value(t, None) for t in domain.signatures[0])
+    observations = _strings(record, "observations", domain, required=True)
+    return [Example(inputs, domain.generative.encode(v)) for v in observations]
+
+
+def _examples(record: dict, domain: Domain) -> tuple[list[Example], tuple[Type, ...]]:
+    """An input/output task's examples, checked against the domain's bounds, and the
+    input types they give."""
     examples = record.get("examples")
     if not isinstance(examples, list) or not examples:
         raise ValueError("field 'examples' must be a non-empty list")
@@ -158,21 +232,7 @@ def parse_task(record: object, domain: Domain, *, default_id: str = "") -> Task:
                 "fix or remove one of them"
             )
         parsed.append(Example(tuple(values), output))
-    program = None
-    if record.get("program") is not None:
-        text = record["program"]
-        if not isinstance(text, str):
-            raise ValueError("field 'program' must be program text")
-        try:
-            program = domain.parse(text)
-        except ParseError as error:
-            message = str(error)
-            cut = message if len(message) <= 300 else message[:300] + " ..."
-            raise ValueError(f"field 'program': {cut}") from None
-        if program.input_types != input_types:
-            raise ValueError("field 'program' takes other argument types than the examples give")
-    extra = {k: v for k, v in record.items() if k not in ("id", "domain", "examples", "program")}
-    return Task(str(task_id), tuple(parsed), input_types, program, extra)
+    return parsed, input_types
 
 
 def _lines(handle, limit: int) -> Iterator[tuple[int, bytes | None]]:
@@ -317,7 +377,11 @@ def task_to_json(task: Task, domain: Domain) -> str:
     record: dict = {"id": task.id}
     if domain.name != DEFAULT_DOMAIN:
         record["domain"] = domain.name
-    record["examples"] = [{"input": list(e.inputs), "output": e.output} for e in task.examples]
+    if domain.generative is not None:
+        record["kind"] = GENERATIVE
+        record["observations"] = [domain.generative.decode(e.output) for e in task.examples]
+    else:
+        record["examples"] = [{"input": list(e.inputs), "output": e.output} for e in task.examples]
     if task.program is not None:
         record["program"] = domain.format(task.program)
     record.update(task.extra)

@@ -35,7 +35,11 @@ class Vocabulary:
 
     @classmethod
     def for_domain(cls, primitives: dict[str, Primitive], bounds: Bounds, *, max_variables: int = 32) -> Vocabulary:
-        tokens = (PAD, BOS, EOS, SEP, Type.INT.value, Type.LIST.value, *primitives, *(f"v{i}" for i in range(max_variables)))
+        # A domain's own types come last, so that the ids of int/list domains never move.
+        own = [t.value for t in Type if t not in (Type.INT, Type.LIST)
+               and any(t is p.return_type or t in p.arg_types for p in primitives.values())]
+        tokens = (PAD, BOS, EOS, SEP, Type.INT.value, Type.LIST.value, *primitives,
+                  *(f"v{i}" for i in range(max_variables)), *own)
         return cls(tokens, bounds.min_value, bounds.max_value)
 
     @property

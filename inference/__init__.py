@@ -21,6 +21,7 @@ from ._enumerate import (
     enumerate_program,
     enumerate_search,
 )
+from ._heldout import BACKGROUND_WEIGHT, HeldoutScore, heldout_score
 from ._latent import LATENT_KERNELS, MALA, JitteredHMC, LatentSamples, sample_latent
 from ._latent_plots import plot_energy_slice, plot_latent_map
 from ._learn import LearnConfig, fantasies, learn
@@ -39,6 +40,7 @@ from ._simulator import (
     SolveResult,
     clear_stop,
     request_stop,
+    score,
     stop_requested,
     verify,
 )
@@ -64,6 +66,10 @@ __all__ = [
     "stop_requested",
     "SolveResult",
     "verify",
+    "score",
+    "HeldoutScore",
+    "heldout_score",
+    "BACKGROUND_WEIGHT",
     "Enumeration",
     "EnumerationConfig",
     "enumerate_program",

@@ -8,6 +8,12 @@ last line is dropped. ``DIR/bench.json`` holds the table (per method × budget, 
 per task ``length`` when the tasks have one) with the command, date and machine;
 ``DIR/bench.png`` plots it.
 
+Generative tasks (``regex``) record the answer's exact training log-likelihood per
+string and, for a task with ``heldout`` strings, the held-out figures of
+:mod:`~worldmodel.inference._heldout` (covered fraction, mean log-likelihood per covered
+string, smoothed mean per string); every method runs at every budget on its own there,
+as its best answer at a smaller budget is not read off a larger run.
+
 Anytime methods (:data:`~worldmodel.inference.ANYTIME_METHODS`, e.g. enumeration)
 are run once per task at the largest budget still needed: such a run makes exactly
 the first B calls of the run at budget B, so the task is solved at B iff it was
@@ -42,6 +48,7 @@ from worldmodel.datasets import (
     read_tasks,
 )
 
+from ._heldout import heldout_score
 from ._simulator import Budget, SolveResult
 from ._solve import ANYTIME_METHODS, METHODS, MODEL_FREE_METHODS, solve
 
@@ -197,7 +204,7 @@ def _record(
 ) -> dict:
     domain = _STATE["domain"]
     solved = result is not None and result.verified
-    return {
+    record = {
         "method": method,
         "task": task.id,
         "budget": budget,
@@ -211,6 +218,14 @@ def _record(
         "derived": derived,
         "stopped_by_seconds": timed_out,
     }
+    if domain.generative is not None:
+        record["ll_per_string"] = result.log_likelihood / len(task.examples) if solved else None
+        heldout = task.extra.get("heldout")
+        if heldout:
+            figures = heldout_score(result.program if solved else None, heldout, domain)
+            record.update(heldout_covered=figures.covered, heldout_ll_covered=figures.ll_covered,
+                          heldout_ll_smoothed=figures.ll_smoothed)
+    return record
 
 
 def _run_job(job: tuple[str, int, tuple[int, ...]]) -> list[dict]:
@@ -233,7 +248,7 @@ def _run_job(job: tuple[str, int, tuple[int, ...]]) -> list[dict]:
         return result, timed_out
 
     records = []
-    if method not in ANYTIME_METHODS:
+    if method not in ANYTIME_METHODS or _STATE["domain"].generative is not None:
         for budget in budgets:
             result, timed_out = run(budget)
             records.append(
@@ -375,6 +390,8 @@ def _summarise(records: Iterable[dict], tasks: Sequence[Task], config: BenchConf
                 "stopped_by_seconds": sum(r["stopped_by_seconds"] for r in results),
                 "by_length": {},
             }
+            if "ll_per_string" in (results[0] if results else {}):
+                row.update(_likelihood_summary(results))
             for length in lengths:
                 group = [r for r, t in zip(results, tasks) if t.extra.get("length") == length]
                 ok = sum(r["verified"] for r in group)
@@ -385,6 +402,25 @@ def _summarise(records: Iterable[dict], tasks: Sequence[Task], config: BenchConf
                 }
             rows.append(row)
     return rows
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    kept = [v for v in values if v is not None]
+    return sum(kept) / len(kept) if kept else None
+
+
+def _likelihood_summary(results: Sequence[dict]) -> dict:
+    """Means over a generative task set: training log-likelihood per string over the
+    solved tasks; held-out covered fraction and smoothed log-likelihood per string over
+    every task with held-out strings (an unsolved task counts as covering none), and
+    log-likelihood per covered string over the tasks that cover some."""
+    heldout = [r for r in results if "heldout_covered" in r]
+    return {
+        "ll_per_string": _mean(r["ll_per_string"] for r in results),
+        "heldout_covered": _mean(r["heldout_covered"] for r in heldout),
+        "heldout_ll_covered": _mean(r["heldout_ll_covered"] for r in heldout),
+        "heldout_ll_smoothed": _mean(r["heldout_ll_smoothed"] for r in heldout),
+    }
 
 
 def format_table(rows: Sequence[dict]) -> str:
@@ -406,6 +442,17 @@ def format_table(rows: Sequence[dict]) -> str:
             f"{r['method']:<10} {r['budget']:>8} {r['solved']:>4}/{r['total']:<3} {r['solve_rate']:>6.1%}"
             f"  {median:>12}  {lengths}"
         )
+    if any("ll_per_string" in r for r in rows):
+        lines += ["", f"{'method':<10} {'budget':>8}  {'train LL/str':>12}  {'held-out covered':>16}  "
+                      f"{'LL/covered str':>14}  {'smoothed LL/str':>15}"]
+
+        def cell(value, width, spec=".2f"):
+            return f"{'-' if value is None else format(value, spec):>{width}}"
+
+        for r in rows:
+            lines.append(f"{r['method']:<10} {r['budget']:>8}  {cell(r.get('ll_per_string'), 12)}  "
+                         f"{cell(r.get('heldout_covered'), 16, '.1%')}  {cell(r.get('heldout_ll_covered'), 14)}  "
+                         f"{cell(r.get('heldout_ll_smoothed'), 15)}")
     return "\n".join(lines)
 
 
@@ -483,6 +530,9 @@ def run_bench(
     if bad:  # drop the cut line so that appends start on a fresh line
         atomic_write_text(results_path, "".join(json.dumps(r) + "\n" for r in done.values()))
 
+    def anytime(method: str) -> bool:  # a generative task's best answer is not read off a larger run
+        return method in ANYTIME_METHODS and domain.generative is None
+
     jobs = []
     reused = 0
     known: dict[tuple[str, str], list[dict]] = {}
@@ -498,7 +548,7 @@ def run_bench(
                     continue
                 derived = (
                     _derive(known.get((method, task.id), []), budget)
-                    if method in ANYTIME_METHODS
+                    if anytime(method)
                     else None
                 )
                 if derived is None:
@@ -508,7 +558,7 @@ def run_bench(
                     reused += 1
             if not needed:
                 continue
-            if method in ANYTIME_METHODS:
+            if anytime(method):
                 jobs.append((method, index, tuple(needed)))
             else:
                 jobs.extend((method, index, (b,)) for b in needed)

@@ -1,5 +1,11 @@
 """Bottom-up enumeration with observational-equivalence pruning: the baseline.
 
+A generative task (a set of observations, ``regex``) has no target to reach: every
+new value is a candidate, scored by :meth:`Simulator.score` (one call per
+observation) as it is built, and the search runs until its budget or its value space
+ends and returns the best-scoring candidate that explains every observation. Ties
+keep the candidate built first (a cheaper level, or earlier within one).
+
 A value is the tuple of a variable's results on the task's K examples. The search
 starts from the inputs and, level by level, applies every primitive to every
 combination of known values of the right types; a result is kept only if its tuple
@@ -34,6 +40,7 @@ then compared with it, not only the new ones).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -90,6 +97,7 @@ class Enumeration:
         values: distinct values known at the end, inputs included.
         level: the cost level being enumerated when it stopped.
         level_values: distinct values after each completed level (level 0: inputs).
+        log_likelihood: for a generative task, the score of ``program`` (``None`` otherwise).
     """
 
     program: Program | None
@@ -100,6 +108,7 @@ class Enumeration:
     values: int
     level: int
     level_values: list[int] = field(default_factory=list)
+    log_likelihood: float | None = None
 
 
 class _Stop(Exception):
@@ -183,10 +192,13 @@ class _Enumerator:
         ] = []  # (primitive, args) or input index
         self.seen: dict[tuple, int] = {}
         # levels[type][s] = (ids, datas) of the values first built at cost s.
-        self.levels: dict[Type, list[tuple[list[int], list[tuple]]]] = {
-            Type.INT: [([], [])],
-            Type.LIST: [([], [])],
-        }
+        self.types = (Type.INT, Type.LIST, *sorted(
+            {t for p in sim.domain.primitives.values() for t in (*p.arg_types, p.return_type)}
+            - {Type.INT, Type.LIST}, key=lambda t: t.value))
+        self.levels: dict[Type, list[tuple[list[int], list[tuple]]]] = {t: [([], [])] for t in self.types}
+        # A generative task's best candidate so far: (score, origin).
+        self.generative = sim.generative is not None
+        self.best: tuple[float, tuple[str, tuple[int, ...]]] | None = None
         for i, t in enumerate(task.input_types):
             data = _key([x[i] for x in sim.inputs])
             if data in self.seen:  # two equal inputs: either one serves
@@ -196,7 +208,7 @@ class _Enumerator:
             self.levels[t][0][1].append(data)
             self.datas.append(data)
             self.origins.append(i)
-        self.target = _key([e.output for e in task.examples])
+        self.target = None if self.generative else _key([e.output for e in task.examples])
         self.level_values = [len(self.datas)]
         self.calls = self.charged = sim.calls
         self.applications = 0
@@ -227,6 +239,9 @@ class _Enumerator:
             self.sim.charge(self.calls - self.charged)
         except BudgetExhausted:
             pass  # the clock ran out at the very end; the calls are within budget
+        score = None
+        if self.best is not None:
+            score, program = self.best[0], self.extract(self.best[1])
         return Enumeration(
             program,
             stopped,
@@ -236,6 +251,7 @@ class _Enumerator:
             len(self.datas),
             level,
             self.level_values,
+            score,
         )
 
     def run(self) -> Enumeration:
@@ -254,7 +270,7 @@ class _Enumerator:
                 p.function,
                 p.arg_types,
                 p.return_type,
-                p.return_type is Type.LIST,
+                p.return_type is not Type.INT,  # lists, and a domain's own values (code lists)
                 p.creates_values,
             )
             if len(p.arg_types) == 1:
@@ -280,11 +296,11 @@ class _Enumerator:
                 if all(size - cost > arity * last_nonempty for cost, arity in shapes):
                     return self.finish(None, "exhausted", size)
                 sim.check()
-                for t in (Type.INT, Type.LIST):
+                for t in self.types:
                     while len(self.levels[t]) <= size:  # delayed values may have made it already
                         self.levels[t].append(([], []))
                 # The values delayed to this level come first in its lists; the level's own follow.
-                arrived = {t: len(self.levels[t][size][0]) for t in (Type.INT, Type.LIST)}
+                arrived = {t: len(self.levels[t][size][0]) for t in self.types}
                 for entry in unary:
                     rest = size - self.costs[entry[0]]
                     if rest < 0:
@@ -320,7 +336,7 @@ class _Enumerator:
                 if self.delays is not None:
                     self._delay(size, arrived)
                 # The highest level holding values, delayed ones included.
-                for t in (Type.INT, Type.LIST):
+                for t in self.types:
                     for s_ in range(len(self.levels[t]) - 1, last_nonempty, -1):
                         if self.levels[t][s_][0]:
                             last_nonempty = s_
@@ -334,7 +350,7 @@ class _Enumerator:
     def _delay(self, size: int, arrived: dict[Type, int]) -> None:
         """Move the values first built at ``size`` (after the ``arrived`` ones delayed to
         it) to the levels ``self.delays`` gives them."""
-        for t in (Type.INT, Type.LIST):
+        for t in self.types:
             ids, ds = self.levels[t][size]
             start = arrived[t]
             if len(ids) == start:
@@ -353,6 +369,22 @@ class _Enumerator:
                 bucket[0].append(i)
                 bucket[1].append(d)
             self.levels[t][size] = kept
+
+    def _score(self, out: tuple, origin: tuple[str, tuple[int, ...]], calls: int) -> int:
+        """Score a new candidate through the simulator (it charges the observations) and
+        keep it if it is the best; returns the calls spent so far."""
+        sim = self.sim
+        try:
+            sim.charge(calls - self.charged)
+            score = sim.score(out[0])
+        except BudgetExhausted:
+            raise _Stop("calls" if sim.budget.seconds is None or sim.seconds <= sim.budget.seconds
+                        else "seconds") from None
+        finally:
+            self.charged = sim.calls
+        if score > -math.inf and (self.best is None or score > self.best[0]):
+            self.best = (score, origin)
+        return sim.calls
 
     def _apply(self, entry: tuple, size: int, arguments: Iterable[tuple]) -> Program | None:
         """Apply one primitive to each argument tuple in order; the hot loop.
@@ -403,7 +435,9 @@ class _Enumerator:
                 ds.append(out)
                 datas.append(out)
                 origins.append((name, args))
-                if out == target:
+                if self.generative:
+                    calls = self._score(out, (name, args), calls)
+                elif out == target:
                     return self.extract((name, args))
             return None
         finally:
@@ -437,4 +471,5 @@ def enumeration_result(
         found.seconds,
         [float(v) for v in found.level_values],
         diagnostics or {},
+        found.log_likelihood,
     )

@@ -119,7 +119,10 @@ def guided_search(task: Task, *, model: object, budget: Budget, domain: Domain, 
     if model is not None:
         try:
             probabilities = model.primitive_probabilities(task)
-            if config.nats_per_delay is not None and getattr(model, "value_head", None) is not None:
+            # The value head learned how near a value is to a target output; a generative
+            # task has none, so its values are not delayed.
+            if (config.nats_per_delay is not None and getattr(model, "value_head", None) is not None
+                    and domain.generative is None):
                 delays = value_delays(model.value_scorer(task), nats_per_delay=config.nats_per_delay,
                                       max_delay=config.max_delay, max_scored=config.max_scored)
         except UnsupportedTaskError:

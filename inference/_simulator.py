@@ -15,13 +15,15 @@ more calls than its budget.
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..datasets import Domain, ExecutionError, Program, Task, WorldModelError
 from ..datasets._interpreter import Value, apply_primitive
 
-__all__ = ["Budget", "BudgetExhausted", "Simulator", "SolveResult", "verify"]
+__all__ = ["Budget", "BudgetExhausted", "Simulator", "SolveResult", "verify", "score"]
 
 
 @dataclass(frozen=True)
@@ -84,11 +86,14 @@ class SolveResult:
         task_id: the task's id.
         method: the method's name.
         program: the best program found (a solution if ``verified``), or ``None``.
-        verified: the simulator ran ``program`` on every example and matched every output.
+        verified: the simulator ran ``program`` on every example and matched every output
+            (a generative task: gave every observation non-zero likelihood).
         calls: simulator calls spent (statements × examples, cached prefixes free).
         seconds: wall-clock seconds spent.
         trace: a short log, e.g. the best energy after each step (method-specific).
         diagnostics: named figures of the method, e.g. an MCMC kernel's acceptance rate.
+        log_likelihood: for a generative task, the exact log-likelihood of its
+            observations under ``program`` (their sum; ``None`` otherwise).
     """
 
     task_id: str
@@ -99,6 +104,7 @@ class SolveResult:
     seconds: float
     trace: list[float] = field(default_factory=list)
     diagnostics: dict[str, float] = field(default_factory=dict)
+    log_likelihood: float | None = None
 
 
 class Simulator:
@@ -111,6 +117,10 @@ class Simulator:
             is not run, and :class:`BudgetExhausted` is raised instead (also once the
             seconds are spent).
         cache_size: most program prefixes kept (default 200 000).
+
+    A generative task's observations share one input (the empty value of each type), so
+    a statement runs once (one call) and :meth:`score` charges one call per observation
+    for the likelihood of a candidate, the DP a run on that observation is.
 
     Example:
         >>> from worldmodel.datasets import deepcoder, Task, Example, Type
@@ -126,8 +136,14 @@ class Simulator:
         self.task = task
         self.domain = domain
         self.budget = budget
-        self.inputs = [list(e.inputs) for e in task.examples]
-        self.targets = [e.output for e in task.examples]
+        self.generative = domain.generative
+        if self.generative is None:
+            self.inputs = [list(e.inputs) for e in task.examples]
+            self.targets = [e.output for e in task.examples]
+        else:
+            self.inputs = [list(task.examples[0].inputs)]
+            self.targets = None
+            self.observations = [self.generative.decode(e.output) for e in task.examples]
         self.calls = 0
         self.start = time.perf_counter()
         self._cache: dict[tuple, list[list[Value]] | None] = {}
@@ -200,18 +216,51 @@ class Simulator:
         return None if envs is None else [env[-1] for env in envs]
 
     def solves(self, program: Program) -> bool:
-        """Whether ``program`` reproduces every example's output."""
+        """Whether ``program`` reproduces every example's output (a generative task:
+        explains every observation)."""
+        if self.generative is not None:
+            return self.log_likelihood(program) > -math.inf
         return self.outputs(program) == self.targets
+
+    def score(self, value: Sequence[int]) -> float:
+        """The log-likelihood of the observations of a generative task under the value
+        of a candidate program (their sum, ``-inf`` if one has likelihood 0), charging
+        one call per observation before computing it.
+
+        Raises:
+            BudgetExhausted: the calls would pass the budget (nothing is charged).
+            ExecutionError: ``value`` is no distribution of the domain.
+        """
+        self.reserve(len(self.observations))
+        total = 0.0
+        for observation in self.observations:
+            total += self.generative.log_likelihood(value, observation)
+            if total == -math.inf:
+                break
+        return total
+
+    def log_likelihood(self, program: Program) -> float:
+        """:meth:`score` of the value ``program`` computes (``-inf`` if it is invalid)."""
+        outputs = self.outputs(program)
+        return -math.inf if outputs is None else self.score(outputs[0])
 
 
 def verify(program: Program | None, task: Task, domain: Domain) -> bool:
-    """Check ``program`` on every example with the exact interpreter (no budget)."""
+    """Check ``program`` on every example with the exact interpreter (no budget): it
+    reproduces every output, or (a generative task) gives every observation non-zero
+    likelihood."""
+    return program is not None and domain.explains(program, task.examples)
+
+
+def score(program: Program | None, task: Task, domain: Domain) -> float | None:
+    """The exact log-likelihood of a generative task's observations under ``program``
+    (no budget; ``-inf`` for no program or an invalid one), ``None`` for an input/output
+    task."""
+    if domain.generative is None:
+        return None
     if program is None:
-        return False
-    for example in task.examples:
-        try:
-            if domain.run(program, list(example.inputs)) != example.output:
-                return False
-        except ExecutionError:
-            return False
-    return True
+        return -math.inf
+    try:
+        return math.fsum(domain.log_likelihoods(program, task.examples))
+    except ExecutionError:
+        return -math.inf

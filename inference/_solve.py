@@ -29,7 +29,7 @@ from ._search_latent import (
 )
 from ._search_mcmc import MCMCSearchConfig, mcmc_search
 from ._search_policy import PolicySearchConfig, policy_search
-from ._simulator import Budget, BudgetExhausted, SolveResult, verify
+from ._simulator import Budget, BudgetExhausted, SolveResult, score, verify
 
 __all__ = ["METHODS", "METHOD_CONFIGS", "ANYTIME_METHODS", "MODEL_FREE_METHODS", "SKILL_METHODS", "solve"]
 
@@ -100,7 +100,8 @@ def solve(
 
     Returns:
         A :class:`SolveResult`: ``verified`` is True only if the exact interpreter
-        reproduces every example's output with ``program`` (which may call the model's
+        reproduces every example's output with ``program`` (a generative task: every
+        observation has non-zero likelihood, and ``log_likelihood`` is their exact sum) (which may call the model's
         skills: ``domain.with_skills(model.skills).expand`` inlines them); ``seconds`` is the wall
         clock of the whole search. A budget spent without a program gives
         ``program=None``.
@@ -140,10 +141,13 @@ def solve(
         calls = spent.calls if spent.calls is not None else budget.calls or 0
         result = SolveResult(task.id, method, None, False, calls, 0.0)
     seconds = time.perf_counter() - start
+    verified = verify(result.program, task, skilled)
     return replace(
         result,
         task_id=task.id,
         method=method,
-        verified=verify(result.program, task, skilled),
+        verified=verified,
         seconds=seconds,
+        # exact, as verified is: never the method's own figure
+        log_likelihood=score(result.program, task, skilled) if verified else None,
     )

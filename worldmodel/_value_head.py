@@ -202,7 +202,7 @@ class ValueTerm:
                     add(value, targets, b, 1.0)
             # The pool a bottom-up search would combine: inputs, program values, and
             # each negative once drawn.
-            pool = {t: [c for c, ct in zip(columns, types) if ct is t] for t in (Type.INT, Type.LIST)}
+            pool = {t: [c for c, ct in zip(columns, types) if ct is t] for t in Type}
             drawn, seen = 0, set()
             for _ in range(4 * self.negatives):
                 if drawn == self.negatives:

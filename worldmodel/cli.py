@@ -404,6 +404,9 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, output_format,
             }
             if base is not None and base != result.program and not expand:
                 record["expanded"] = skilled.format(base)
+            if result.log_likelihood is not None:  # a generative task: the regex and its exact score
+                record["regex"] = skilled.generative.describe(skilled.run(base, [[] for _ in base.input_types]))
+                record["log_likelihood"] = result.log_likelihood
             if ask and result.verified:
                 record.update(_ask(item, base, dynamics, ask, seed + index, domain))
             if sink is not None:
@@ -419,6 +422,7 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, output_format,
             click.echo(
                 f"{result.task_id}: {status}, {result.seconds:.3f} s"
                 + (f": {text}" if result.verified else "")
+                + (f"  [{record['regex']}, log-likelihood {result.log_likelihood:.2f}]" if "regex" in record else "")
             )
             for question in record.get("questions", []):
                 click.echo(f"  ask: input {json.dumps(question['input'])} -> answers {json.dumps(question['outputs'])}")

@@ -39,7 +39,7 @@ def _example_module():
 
 
 digits = register_domain(_example_module().make_digits())
-NAMES = ["deepcoder", "arith", "ca", "digits"]
+NAMES = ["deepcoder", "arith", "ca", "regex", "digits"]
 
 
 @pytest.fixture(params=NAMES)
@@ -148,8 +148,8 @@ def test_splits_are_disjoint_by_behaviour(reference):
         digests[split] = {behaviour(domain, t.program, probe_inputs(domain, t.program.input_types, 16)).digest
                           for t in tasks}
         assert len(digests[split]) == len(tasks)
-        for task in tasks:
-            assert all(domain.run(task.program, list(e.inputs)) == e.output for e in task.examples)
+        for task in tasks:  # outputs reproduced, or (generative) observations explained
+            assert domain.explains(task.program, task.examples)
     for a, b in (("train", "valid"), ("train", "test"), ("valid", "test")):
         assert not digests[a] & digests[b], (a, b)
 
