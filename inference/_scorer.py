@@ -20,22 +20,15 @@ from __future__ import annotations
 
 import abc
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from worldmodel.datasets import Domain, Edit, InsertStatement, Program, Task, Value
 
-__all__ = ["Scorer", "HeuristicScorer", "WorldModelScorer", "as_scorer", "output_distance", "Environment", "Run"]
+from worldmodel import Environments, Run
 
-Environment = list[list[Value]] | None
-"""``Simulator.environments(program)``: per example, every variable's value; ``None``
-when the program is invalid on some example."""
-
-Run = Callable[[Program], Environment]
-"""``Simulator.environments``: how a scorer gets any execution beyond the environments
-it is given. It counts each statement before running it, caches it for the search,
-and raises :class:`~worldmodel.inference.BudgetExhausted` when the budget is spent."""
+__all__ = ["Scorer", "HeuristicScorer", "WorldModelScorer", "as_scorer", "output_distance"]
 
 
 class Scorer(abc.ABC):
@@ -49,7 +42,7 @@ class Scorer(abc.ABC):
 
     @abc.abstractmethod
     def energy(
-        self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environment], run: Run | None = None
+        self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environments | None], run: Run | None = None
     ) -> torch.Tensor:
         """Energies of ``programs`` for ``task``, lower = better explains the examples.
 
@@ -66,7 +59,7 @@ class Scorer(abc.ABC):
 
     @abc.abstractmethod
     def policy_log_probs(
-        self, task: Task, program: Program, edits: Sequence[Edit], *, environments: Environment, run: Run | None = None
+        self, task: Task, program: Program, edits: Sequence[Edit], *, environments: Environments | None, run: Run | None = None
     ) -> torch.Tensor:
         """Log-probabilities of ``edits`` applied to ``program``, normalised over ``edits``.
 
@@ -157,7 +150,7 @@ class HeuristicScorer(Scorer):
     chain_bonus: float = 1.0
 
     def energy(
-        self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environment], run: Run | None = None
+        self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environments | None], run: Run | None = None
     ) -> torch.Tensor:
         _check_lengths("environments", environments, "programs", programs)
         targets = [e.output for e in task.examples]
@@ -168,7 +161,7 @@ class HeuristicScorer(Scorer):
         return torch.tensor(values, dtype=torch.float64)
 
     def policy_log_probs(
-        self, task: Task, program: Program, edits: Sequence[Edit], *, environments: Environment, run: Run | None = None
+        self, task: Task, program: Program, edits: Sequence[Edit], *, environments: Environments | None, run: Run | None = None
     ) -> torch.Tensor:
         if not edits:
             raise ValueError("policy_log_probs needs at least one edit, got none")
@@ -247,13 +240,13 @@ class WorldModelScorer(Scorer):
         return featurizer.unsupported(task, max_length=max_length, bounds=domain.bounds, max_tokens=max_tokens)
 
     def energy(
-        self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environment], run: Run | None = None
+        self, task: Task, programs: Sequence[Program], *, environments: Sequence[Environments | None], run: Run | None = None
     ) -> torch.Tensor:
         energies = self.model.energy(task, list(programs), environments=list(environments), run=run)
         return torch.as_tensor(energies).reshape(-1)
 
     def policy_log_probs(
-        self, task: Task, program: Program, edits: Sequence[Edit], *, environments: Environment, run: Run | None = None
+        self, task: Task, program: Program, edits: Sequence[Edit], *, environments: Environments | None, run: Run | None = None
     ) -> torch.Tensor:
         if not self.has_policy:
             return self.fallback.policy_log_probs(task, program, edits, environments=environments, run=run)

@@ -16,7 +16,15 @@ from ._data import (
 )
 from ._dynamics import DynamicsConfig, DynamicsHead, statement_plan
 from ._dynamics_term import DynamicsPart, DynamicsTerm
-from ._edit_features import EditFeatures, Run, edit_features, interpreter_run, state_features
+from ._edit_features import (
+    EditFeatures,
+    Environment,
+    Environments,
+    Run,
+    edit_features,
+    interpreter_run,
+    state_features,
+)
 from ._edit_paths import (
     EditPathConfig,
     EditStep,
@@ -102,6 +110,8 @@ __all__ = [
     "ValueTerm",
     "value_features",
     "PolicyTrainConfig",
+    "Environment",
+    "Environments",
     "Run",
     "construction_steps",
     "edit_features",

@@ -43,9 +43,11 @@ __all__ = [
     "EDIT_KINDS",
     "NUM_EDIT_FEATURES",
     "NUM_VALUE_FEATURES",
+    "Environment",
+    "Environments",
     "Run",
     "edit_features",
-    "environments",
+    "partial_environments",
     "interpreter_run",
     "known_environments",
     "num_state_features",
@@ -63,13 +65,18 @@ NUM_VALUE_FEATURES = 8
 NUM_EDIT_FEATURES = 4 + 2 * 5 + 2 + 3 * NUM_VALUE_FEATURES + 2
 """Length of :attr:`EditFeatures.numeric`'s rows."""
 
-Environment = list  # values of all variables on one example, ``None`` where invalid
+Environment = list
+"""One example's environment: every variable's value, inputs first (``[variable]``);
+training runs give ``None`` for a value that is invalid (:func:`partial_environments`)."""
 
-Run = Callable[[Program], "list[Environment] | None"]
-"""``run(program)``: the program's environments on the task's examples (``[k][variable]``,
-inputs first), or ``None`` if it is invalid on some example; a run may also give
-``None`` for single values (:func:`interpreter_run` does). During search it is
-``Simulator.environments`` (one counter, one cache, one budget)."""
+Environments = list[Environment]
+"""A program's environments on a task's examples, one per example (``[k][variable]``)."""
+
+Run = Callable[[Program], "Environments | None"]
+"""``run(program)``: the program's :data:`Environments`, or ``None`` if it is invalid on
+some example; a run may also give ``None`` for single values (:func:`interpreter_run`
+does). During search it is ``Simulator.environments`` (one counter, one cache, one
+budget)."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +112,7 @@ class EditFeatures:
         )
 
 
-def environments(program: Program, task: Task, domain: Domain) -> list[Environment]:
+def partial_environments(program: Program, task: Task, domain: Domain) -> Environments:
     """Every variable's value on every example, ``None`` where it is invalid.
 
     Unlike :func:`worldmodel.datasets.trace`, an invalid statement does not stop the
@@ -119,7 +126,7 @@ def environments(program: Program, task: Task, domain: Domain) -> list[Environme
         >>> from worldmodel.datasets import deepcoder, Example, Task, Type
         >>> task = Task("t", (Example(([],), 0),), (Type.LIST,))
         >>> p = deepcoder.parse("a <- [int] | b <- HEAD a | c <- SUM a")
-        >>> environments(p, task, deepcoder)
+        >>> partial_environments(p, task, deepcoder)
         [[[], None, 0]]
     """
     return [_run_from(list(example.inputs), program.statements, domain) for example in task.examples]
@@ -131,7 +138,7 @@ def interpreter_run(task: Task, program: Program, domain: Domain) -> Run:
     ``program`` runs once; any other program runs from its longest common prefix with
     ``program``, on top of those environments, so featurising the edits of ``program``
     runs only what each edit changes. Invalid values are ``None`` on the examples
-    where they are invalid, as in :func:`environments`.
+    where they are invalid, as in :func:`partial_environments`.
 
     Example:
         >>> from worldmodel.datasets import deepcoder, Example, Task, Type
@@ -140,10 +147,10 @@ def interpreter_run(task: Task, program: Program, domain: Domain) -> Run:
         >>> run(deepcoder.parse("a <- [int] | b <- SORT a | c <- HEAD b"))
         [[[3, 1], [1, 3], 1]]
     """
-    base = environments(program, task, domain)
+    base = partial_environments(program, task, domain)
     n, body = len(program.input_types), program.statements
 
-    def run(other: Program) -> list[Environment]:
+    def run(other: Program) -> Environments:
         common = 0
         for a, b in zip(body, other.statements):
             if a != b:
@@ -154,7 +161,7 @@ def interpreter_run(task: Task, program: Program, domain: Domain) -> Run:
     return run
 
 
-def known_environments(task: Task, program: Program, envs: Sequence[Environment] | None) -> list[Environment]:
+def known_environments(task: Task, program: Program, envs: Environments | None) -> Environments:
     """``envs``, or for an invalid program (``None``) its inputs followed by ``None``
     for every statement (the inputs need no execution).
 
@@ -169,7 +176,7 @@ def known_environments(task: Task, program: Program, envs: Sequence[Environment]
     return [list(e.inputs) + [None] * len(program) for e in task.examples]
 
 
-def _last_values(envs: Sequence[Environment] | None, examples: int) -> list:
+def _last_values(envs: Environments | None, examples: int) -> list:
     return [None] * examples if envs is None else [env[-1] for env in envs]
 
 
@@ -387,7 +394,7 @@ def num_state_features(domain: Domain) -> int:
     return 8 + NUM_VALUE_FEATURES + len(domain.primitives)
 
 
-def state_features(task: Task, program: Program, domain: Domain, *, envs: Sequence[Environment] | None = None) -> torch.Tensor:
+def state_features(task: Task, program: Program, domain: Domain, *, envs: Environments | None = None) -> torch.Tensor:
     """A hand-made summary of (spec, program, execution state): shape ``(S,)``.
 
     Length, input types, how close the current output is to the target, whether some
@@ -400,7 +407,7 @@ def state_features(task: Task, program: Program, domain: Domain, *, envs: Sequen
         True
     """
     if envs is None:
-        envs = environments(program, task, domain)
+        envs = partial_environments(program, task, domain)
     targets = [e.output for e in task.examples]
     n = len(program.input_types)
     used = {a for st in program.statements for a in st.args}

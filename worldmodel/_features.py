@@ -29,7 +29,7 @@ from worldmodel.datasets import (
     Vocabulary,
 )
 
-from ._edit_features import Run
+from ._edit_features import Environments, Run
 
 __all__ = [
     "NUM_PAIR_FEATURES",
@@ -257,8 +257,6 @@ class PairBatch(_Batch):
         return self.task.shape[0]
 
 
-Environment = Sequence[Sequence[object]]
-
 
 class Featurizer:
     """Turns tasks, programs and execution environments into batches.
@@ -436,7 +434,7 @@ class Featurizer:
         tasks: Sequence[Task],
         programs: Sequence[Program],
         task_index: Sequence[int],
-        environments: Sequence[Environment | None] | None = None,
+        environments: Sequence[Environments | None] | None = None,
         *,
         run: Run | None = None,
     ) -> ProgramBatch:

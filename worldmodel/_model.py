@@ -23,10 +23,10 @@ from worldmodel.datasets import (
 
 from ._config import ConfigError, ModelConfig
 from ._dynamics import DynamicsConfig, DynamicsHead
-from ._edit_features import Run
+from ._edit_features import Environments, Run
 from ._encoders import ProgramEncoder, SpecEncoder, ValueEncoder
 from ._energy import EnergyHead
-from ._features import Environment, Featurizer, PairBatch, ProgramBatch, SpecBatch
+from ._features import Featurizer, PairBatch, ProgramBatch, SpecBatch
 from ._latent_head import DecodedProgram, LatentConfig, LatentHead
 from ._primitive_head import PrimitiveHead, PrimitiveInputs, primitive_inputs
 from ._similarity import SimilarityHead
@@ -179,7 +179,7 @@ class WorldModel(nn.Module):
         task: Task,
         programs: Sequence[Program],
         *,
-        environments: Sequence[Environment | None] | None = None,
+        environments: Sequence[Environments | None] | None = None,
         run: Run | None = None,
     ) -> torch.Tensor:
         """Energies ``(N,)`` of ``programs`` on ``task``; lower = better explains the examples.
@@ -203,7 +203,7 @@ class WorldModel(nn.Module):
         task: Task,
         programs: Sequence[Program],
         *,
-        environments: Sequence[Environment | None] | None = None,
+        environments: Sequence[Environments | None] | None = None,
         run: Run | None = None,
     ) -> torch.Tensor:
         """Program latents ``z_φ`` ``(N, D)`` on ``task`` (execution-aware, so spec-relative)."""
@@ -217,7 +217,7 @@ class WorldModel(nn.Module):
         task: Task,
         programs: Sequence[Program],
         *,
-        environments: Sequence[Environment | None] | None = None,
+        environments: Sequence[Environments | None] | None = None,
         run: Run | None = None,
     ) -> torch.Tensor:
         """Contexts ``[z_φ, s]`` ``(N, C)``, C = :attr:`context_dim`: spec, program and its execution."""
@@ -485,7 +485,7 @@ class WorldModel(nn.Module):
 
     @torch.no_grad()
     def policy_log_probs(
-        self, task: Task, program: Program, edits=None, *, environments: Environment | None = None, run: Run | None = None
+        self, task: Task, program: Program, edits=None, *, environments: Environments | None = None, run: Run | None = None
     ):
         """The policy's ``log p(Δ | x, y, φ)`` over edits of ``program``, normalised over them.
 
@@ -516,7 +516,7 @@ class WorldModel(nn.Module):
         return edits, policy.log_probs(task, program, edits, context=context, run=run)
 
     @torch.no_grad()
-    def policy_sample(self, task: Task, program: Program, *, generator: torch.Generator, environments: Environment | None = None):
+    def policy_sample(self, task: Task, program: Program, *, generator: torch.Generator, environments: Environments | None = None):
         """One edit of ``program`` drawn from the policy (always a valid edit)."""
         edits, log_probs = self.policy_log_probs(task, program, environments=environments)
         return edits[int(torch.multinomial(log_probs.exp().cpu(), 1, generator=generator))]

@@ -213,7 +213,7 @@ def test_execution_features_match_running_the_edited_program():
         NUM_VALUE_FEATURES,
         _mean_compare,
         edit_features,
-        environments,
+        partial_environments,
     )
 
     start = 16  # position (4), two argument slots (2 x 5), ReplaceArgument (2)
@@ -224,7 +224,7 @@ def test_execution_features_match_running_the_edited_program():
         features = edit_features(task, program, [e for e, _ in pairs], deepcoder)
         targets = [e.output for e in task.examples]
         for row, (_, edited) in zip(features.numeric, pairs):
-            outputs = [env[-1] for env in environments(edited, task, deepcoder)]
+            outputs = [env[-1] for env in partial_environments(edited, task, deepcoder)]
             expected = torch.tensor(_mean_compare(outputs, targets))
             assert torch.allclose(row[out_cols], expected, atol=1e-6)
 
