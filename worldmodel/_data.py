@@ -4,9 +4,9 @@ For a task with a known solution ``φ``, :func:`sample_task` draws
 
 * a **corruption chain** ``φ = φ₀ → φ₁ → … → φ_L`` of random single edits (via
   :func:`random_edit` and ``apply_edit``). Each step must keep the program valid on
-  every example and give a behaviour (outputs on the examples) not seen earlier in the
-  chain, so ``φ_d`` is at edit distance at most ``d`` from a solution and at least 1
-  (it does not solve the spec). "Distance" below means this chain position: an upper
+  every example and give outputs on the examples not seen earlier in the chain, so
+  ``φ_d`` is at edit distance at most ``d`` from a solution and at least 1 (it does
+  not solve the spec). "Distance" below means this chain position: an upper
   bound on the true edit distance, exact only if no shorter path exists;
 * **hard negatives**: random one- and two-edit neighbours of ``φ`` (maybe invalid);
 * **batch negatives**: other tasks' programs with the same input types, run here.
@@ -152,7 +152,7 @@ class TaskSample:
     negative_edits: list[int]
 
 
-def _behaviour(envs: list | None):
+def _outputs_key(envs: list | None):
     return None if envs is None else tuple(repr(env[-1]) for env in envs)
 
 
@@ -167,7 +167,7 @@ def sample_chain(
     program = task.program
     envs = featurizer.environments(task, program) if program is not None else None
     targets = tuple(repr(e.output) for e in task.examples)
-    if envs is None or _behaviour(envs) != targets:
+    if envs is None or _outputs_key(envs) != targets:
         raise UnreproducedTaskError(f"task {task.id!r}: its program does not reproduce its examples")
     chain, edits, chain_envs = [program], [], [envs]
     seen = {targets}
@@ -180,10 +180,10 @@ def sample_chain(
             if candidate.num_variables > featurizer.max_variables:
                 continue
             cand_envs = featurizer.environments(task, candidate)
-            behaviour = _behaviour(cand_envs)
-            if behaviour is None or behaviour in seen:
+            outputs = _outputs_key(cand_envs)
+            if outputs is None or outputs in seen:
                 continue
-            seen.add(behaviour)
+            seen.add(outputs)
             chain.append(candidate)
             edits.append(edit)
             chain_envs.append(cand_envs)
