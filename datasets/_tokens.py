@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from ._interpreter import Bounds, Value
 from ._program import Primitive, Program, Statement, Type
@@ -42,11 +43,13 @@ class Vocabulary:
                   *(f"v{i}" for i in range(max_variables)), *own)
         return cls(tokens, bounds.min_value, bounds.max_value)
 
-    @property
+    @cached_property
     def program_ids(self) -> dict[str, int]:
+        """Id of each program token (computed once: encoding runs per program in training)."""
         return {t: i for i, t in enumerate(self.program_tokens)}
 
     def encode_program(self, program: Program) -> list[int]:
+        """Token ids ``<bos> types <sep> (primitive args)* <eos>`` of ``program``."""
         ids = self.program_ids
         out = [ids[BOS], *(ids[t.value] for t in program.input_types), ids[SEP]]
         for st in program.statements:

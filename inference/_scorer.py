@@ -201,7 +201,7 @@ class WorldModelScorer(Scorer):
     """Adapts a :class:`~worldmodel.WorldModel` (or any object with its query API) to :class:`Scorer`.
 
     The model provides ``energy(task, programs, *, environments, run)``,
-    ``policy_log_probs(task, program, edits, *, environments, run) -> (edits, log_probs)``
+    ``policy_distribution(task, program, edits, *, environments, run) -> (edits, log_probs)``
     and ``similarity(task, outputs_a, outputs_b)``; ``run`` is passed on, so the model's
     execution features come from the simulator. A WorldModel trained without a policy
     (its ``policy`` attribute is ``None``) gets ``fallback``'s policy instead, so its
@@ -216,7 +216,7 @@ class WorldModelScorer(Scorer):
     """
 
     def __init__(self, model: object, *, fallback: Scorer | None = None):
-        missing = [name for name in ("energy", "policy_log_probs", "similarity") if not callable(getattr(model, name, None))]
+        missing = [name for name in ("energy", "policy_distribution", "similarity") if not callable(getattr(model, name, None))]
         if missing:
             raise TypeError(
                 f"{type(model).__name__} is not a world model: it lacks {', '.join(missing)}; "
@@ -250,7 +250,7 @@ class WorldModelScorer(Scorer):
     ) -> torch.Tensor:
         if not self.has_policy:
             return self.fallback.policy_log_probs(task, program, edits, environments=environments, run=run)
-        _, log_probs = self.model.policy_log_probs(task, program, list(edits), environments=environments, run=run)
+        _, log_probs = self.model.policy_distribution(task, program, list(edits), environments=environments, run=run)
         log_probs = torch.as_tensor(log_probs).reshape(-1)
         # Renormalise over the edits asked about: the search may pass a subset.
         return log_probs - torch.logsumexp(log_probs, dim=0)

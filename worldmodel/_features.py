@@ -282,9 +282,6 @@ class Featurizer:
         self.vocab = Vocabulary.for_domain(dict(domain.primitives), domain.bounds, max_variables=max_variables)
         self.max_variables = max_variables
         self.width = domain.bounds.max_list_length + 2
-        self._token_ids = self.vocab.program_ids
-        self._bos, self._sep, self._eos = (self._token_ids[t] for t in ("<bos>", "<sep>", "<eos>"))
-        self._variable_ids = [self._token_ids[f"v{i}"] for i in range(max_variables)]
         self.lookahead = lookahead
         unary = {t: [p for p in domain.primitives.values() if p.arg_types == (t,)] for t in (Type.INT, Type.LIST)}
         self._unary = {t: [p.function for p in ps] for t, ps in unary.items()}
@@ -383,13 +380,7 @@ class Featurizer:
                 f"program has {program.num_variables} variables, the model takes at most "
                 f"{self.max_variables} (ModelConfig.max_variables)"
             )
-        ids = self._token_ids
-        out = [self._bos, *(ids[t.value] for t in program.input_types), self._sep]
-        for st in program.statements:
-            out.append(ids[st.primitive])
-            out.extend(self._variable_ids[a] for a in st.args)
-        out.append(self._eos)
-        return out
+        return self.vocab.encode_program(program)
 
     def run_one_step(self, task: Task, program: Program, variable: int, run: Run) -> list[float]:
         """:meth:`one_step` of ``variable`` of ``program`` on each example of ``task``,

@@ -484,7 +484,7 @@ class WorldModel(nn.Module):
         return self.policy
 
     @torch.no_grad()
-    def policy_log_probs(
+    def policy_distribution(
         self, task: Task, program: Program, edits=None, *, environments: Environments | None = None, run: Run | None = None
     ):
         """The policy's ``log p(Δ | x, y, φ)`` over edits of ``program``, normalised over them.
@@ -518,7 +518,7 @@ class WorldModel(nn.Module):
     @torch.no_grad()
     def policy_sample(self, task: Task, program: Program, *, generator: torch.Generator, environments: Environments | None = None):
         """One edit of ``program`` drawn from the policy (always a valid edit)."""
-        edits, log_probs = self.policy_log_probs(task, program, environments=environments)
+        edits, log_probs = self.policy_distribution(task, program, environments=environments)
         return edits[int(torch.multinomial(log_probs.exp().cpu(), 1, generator=generator))]
 
     # -- dynamics (_dynamics.py; queries in _queries.py, _reverse_query.py, _spec_check.py) --

@@ -1129,7 +1129,7 @@ def query_policy(tasks_path, program_text, top_k, model_path, dynamics_path, dom
         _fail(f"--model {model_path}: the checkpoint has no policy (train one with --policy)")
     fitting, errors = _fitting_tasks(tasks_path, program, model)
     for task, ood in fitting:
-        edits, log_probs = model.policy_log_probs(task, program)
+        edits, log_probs = model.policy_distribution(task, program)
         best = log_probs.topk(min(top_k, len(edits))) if edits else None
         rows = [] if best is None else [
             {"edit": repr(edits[i]), "program": model.domain.format(model.domain.apply_edit(program, edits[i])),

@@ -3,7 +3,7 @@
 Usage: .venv/bin/python docs/reproduce/policy_speed.py [--programs 20] [--threads 1]
 Prints the mean candidate count and the wall/CPU ms of: enumerating the candidates,
 featurising them, FlowPolicy.log_probs (features + flow), and
-WorldModel.policy_log_probs (adds the model's state_context).
+WorldModel.policy_distribution (adds the model's state_context).
 """
 
 import argparse
@@ -27,7 +27,7 @@ def main() -> None:
     tasks = [deepcoder.random_task(rng, 4, task_id=str(i)) for i in range(args.programs)]
     model = WorldModel(ModelConfig()).eval()
     policy = model.attach_policy().eval()
-    timings = {"candidates": [], "features": [], "log_probs": [], "model.policy_log_probs": []}
+    timings = {"candidates": [], "features": [], "log_probs": [], "model.policy_distribution": []}
     sizes = []
 
     def timed(name, fn, *args, **kwargs):
@@ -44,7 +44,7 @@ def main() -> None:
             sizes.append(len(edits))
             timed("features", edit_features, task, program, edits, deepcoder)
             timed("log_probs", policy.log_probs, task, program, edits, context=context)
-            timed("model.policy_log_probs", model.policy_log_probs, task, program)
+            timed("model.policy_distribution", model.policy_distribution, task, program)
     print(f"{args.programs} length-4 programs, mean {sum(sizes) / len(sizes):.0f} candidate edits, {args.threads} thread(s)")
     for name, rows in timings.items():
         rows = rows[2:]

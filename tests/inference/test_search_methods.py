@@ -172,12 +172,12 @@ def test_solution_has_no_dead_code():
 
 
 class FakeWorldModel:
-    """The WorldModel's query API shape: policy_log_probs returns (edits, log_probs)."""
+    """The WorldModel's query API shape: policy_distribution returns (edits, log_probs)."""
 
     def energy(self, task, programs, *, environments=None, run=None):
         return HeuristicScorer().energy(task, programs, environments=environments)
 
-    def policy_log_probs(self, task, program, edits=None, *, environments=None, run=None):
+    def policy_distribution(self, task, program, edits=None, *, environments=None, run=None):
         return edits, torch.zeros(len(edits))  # unnormalised on purpose
 
     def similarity(self, task, outputs_a, outputs_b):

@@ -25,17 +25,17 @@ TINY = ModelConfig(dim=16, token_dim=8)
 def test_query_api_normalised_and_valid():
     model = WorldModel(TINY)
     with pytest.raises(ValueError, match="attach_policy"):
-        model.policy_log_probs(*_state())
+        model.policy_distribution(*_state())
     policy = model.attach_policy()
     assert policy.config.context_features == model.context_dim
     task, program = _state()
-    edits, log_p = model.policy_log_probs(task, program)
+    edits, log_p = model.policy_distribution(task, program)
     assert edits == policy.candidates(program) and log_p.shape == (len(edits),)
     assert math.isclose(float(log_p.exp().sum()), 1.0, abs_tol=1e-5)
-    subset, log_q = model.policy_log_probs(task, program, edits[:9])
+    subset, log_q = model.policy_distribution(task, program, edits[:9])
     assert len(subset) == 9 and math.isclose(float(log_q.exp().sum()), 1.0, abs_tol=1e-5)
     envs = model.featurizer.environments(task, program)
-    _, with_envs = model.policy_log_probs(task, program, environments=envs)
+    _, with_envs = model.policy_distribution(task, program, environments=envs)
     assert torch.allclose(with_envs, log_p, atol=1e-6)
     edit = model.policy_sample(task, program, generator=torch.Generator().manual_seed(0))
     assert edit in edits
@@ -51,7 +51,7 @@ def test_checkpoint_round_trip_keeps_the_policy(tmp_path):
     for name, value in model.state_dict().items():
         assert torch.equal(value, loaded.state_dict()[name]), name
     task, program = _state()
-    assert torch.equal(model.policy_log_probs(task, program)[1], loaded.policy_log_probs(task, program)[1])
+    assert torch.equal(model.policy_distribution(task, program)[1], loaded.policy_distribution(task, program)[1])
     # A model without a policy still loads without one.
     save_model(WorldModel(TINY), tmp_path / "plain")
     assert load_model(tmp_path / "plain").policy is None
