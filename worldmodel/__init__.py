@@ -14,6 +14,7 @@ from ._data import (
     sample_chain,
     sample_task,
 )
+from ._distributed import DataParallel
 from ._dynamics import DynamicsConfig, DynamicsHead, DynamicsPart, DynamicsTerm, statement_plan
 from ._edit_features import EditFeatures, Run, edit_features, interpreter_run, state_features
 from ._edit_paths import (
@@ -142,6 +143,7 @@ __all__ = [
     "default_terms",
     "evaluate",
     "fit",
+    "DataParallel",
     "load_tasks",
     "RecordTasks",
     "random_edit",

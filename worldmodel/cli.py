@@ -756,19 +756,27 @@ def _fail(message: str) -> None:
               help="Featurise the first epoch once and replay its batches on the device (spec-only terms, e.g. --only primitives).")
 @click.option("--lr-by-time", is_flag=True,
               help="Run the cosine decay over --time-limit rather than over --epochs (it ends when the time does).")
+@click.option("--accumulate", type=click.IntRange(min=1, max=10**5), default=1, show_default=True,
+              help="Micro-batches (of --batch-size tasks) per step; under torchrun the processes share them.")
 @_DOMAIN_OPTION
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahead, epochs, batch_size, lr, hard_negatives,
           batch_negatives, chain_length, device, no_amp, workers, threads, seed, checkpoint_every, max_steps,
           time_limit, valid_limit, policy, policy_weight, primitive_weight, spec_batch_size, dynamics,
           dynamics_dim, dynamics_layers, dynamics_transition, latent, latent_dim, init_path, primitive_width, value_width, only,
-          reuse_batches, lr_by_time, domain_name, quiet):
-    """Train a world model on DATA; writes OUT/model.safetensors + OUT/model.json."""
+          reuse_batches, lr_by_time, accumulate, domain_name, quiet):
+    """Train a world model on DATA; writes OUT/model.safetensors + OUT/model.json.
+
+    Under `torchrun --nproc-per-node N` the N processes share each step's
+    --accumulate micro-batches and all-reduce the gradients (NCCL on GPUs, gloo on
+    CPUs); rank 0 writes OUT and logs. Rerunning resumes with any number of processes.
+    """
     import torch
 
     from worldmodel import (
         CheckpointError,
         ConfigError,
+        DataParallel,
         DynamicsConfig,
         LatentConfig,
         ModelConfig,
@@ -791,7 +799,7 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
             checkpoint_every=checkpoint_every, max_steps=max_steps, valid_limit=valid_limit,
             time_limit=None if time_limit is None else 60 * time_limit,
             policy_weight=policy_weight, primitive_weight=primitive_weight, spec_batch_size=spec_batch_size,
-            only=only, reuse_batches=reuse_batches, lr_by_time=lr_by_time,
+            only=only, reuse_batches=reuse_batches, lr_by_time=lr_by_time, accumulate=accumulate,
         )
         if device.startswith("cuda") and not torch.cuda.is_available():
             _fail(f"--device {device}: CUDA is not available on this machine; use --device cpu")
@@ -811,12 +819,19 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
             model.attach_latent(LatentConfig(latent_dim=latent_dim))
         train_tasks = load_tasks(data, train_split, model.domain, limit=limit, lazy=True)
         valid_tasks = load_tasks(data, valid_split, model.domain, limit=valid_limit)
-        click.echo(f"{len(train_tasks)} training tasks, {len(valid_tasks)} held-out; "
-                   f"{sum(p.numel() for p in model.parameters())} parameters", err=True)
-        result = fit(model, train_tasks, valid_tasks, config, out=out, progress=not quiet)
+        parallel = DataParallel.from_environment(device)
+        try:
+            if parallel.main:
+                click.echo(f"{len(train_tasks)} training tasks, {len(valid_tasks)} held-out; "
+                           f"{sum(p.numel() for p in model.parameters())} parameters"
+                           + (f"; {parallel.world} processes" if parallel.world > 1 else ""), err=True)
+            result = fit(model, train_tasks, valid_tasks, config, out=out, progress=not quiet, parallel=parallel)
+        finally:
+            parallel.close()
     except (ConfigError, TrainingDataError, CheckpointError) as error:
         _fail(str(error))
-    click.echo(f"done: {result.steps} steps, {result.epochs} epochs; model at {out}/model.safetensors")
+    if parallel.main:
+        click.echo(f"done: {result.steps} steps, {result.epochs} epochs; model at {out}/model.safetensors")
 
 
 @main.command()
