@@ -54,7 +54,14 @@ from ._interpreter import (
     trace,
 )
 from ._motifs import motif_bank, motif_program
-from ._phi_reader import dataset_ids, iter_records, read_manifest, read_record_lines, select_tasks
+from ._phi_reader import (
+    RecordLines,
+    dataset_ids,
+    iter_records,
+    read_manifest,
+    read_record_lines,
+    select_tasks,
+)
 from ._probe import Behaviour, DigestSet, behaviour, probe_inputs, probe_outputs
 from ._processes import die_with_parent
 from ._program import (
@@ -105,6 +112,7 @@ __all__ = [
     "generate",
     "iter_records",
     "read_record_lines",
+    "RecordLines",
     "parse_splits",
     "probe_inputs",
     "probe_outputs",
