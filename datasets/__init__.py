@@ -22,10 +22,12 @@ from ._edits import (
     neighbours,
     variable_types,
 )
+from ._engines import ENGINES, RAY_INSTALL, Engine
 from ._errors import (
     DatasetError,
     DomainError,
     EditError,
+    EngineError,
     ExecutionError,
     OutputError,
     ParseError,
@@ -113,6 +115,10 @@ __all__ = [
     "iter_records",
     "read_record_lines",
     "RecordLines",
+    "Engine",
+    "ENGINES",
+    "RAY_INSTALL",
+    "EngineError",
     "parse_splits",
     "probe_inputs",
     "probe_outputs",
