@@ -102,6 +102,20 @@ class DataParallel:
             for tensor in module.state_dict().values():
                 torch.distributed.broadcast(tensor, src=0)
 
+    def check_same(self, value: object, what: str) -> None:
+        """Raise :class:`ConfigError` unless every rank has the same ``value`` (e.g. the
+        position it resumes at: ranks that see different checkpoints would take
+        different steps and wait on each other for ever)."""
+        if self.world == 1:
+            return
+        gathered: list = [None] * self.world
+        torch.distributed.all_gather_object(gathered, value)
+        if any(theirs != gathered[0] for theirs in gathered):
+            raise ConfigError(
+                f"the {self.world} processes disagree on {what}: {gathered} (by rank); give them one --out "
+                "folder they all see (a shared filesystem across nodes) and the same data"
+            )
+
     def reduce(self, parameters: Sequence[torch.nn.Parameter], stats: dict[str, float]) -> dict[str, float]:
         """Sum the gradients of ``parameters`` and the numbers ``stats`` over the ranks.
 

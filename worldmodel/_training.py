@@ -477,6 +477,8 @@ def _fit(model, train_tasks, valid_tasks, config: TrainConfig, out, terms, train
                 print(f"resumed from {checkpoint} (epoch {epoch}, batch {start}, step {step})", file=sys.stderr)
         if parallel.main:
             atomic_write_text(out / "train_config.json", json.dumps(config.to_dict(), indent=2) + "\n")
+    parallel.check_same((len(train_tasks), resumed and Path(resumed).name, epoch, start, step),
+                        "the training tasks and the checkpoint they resume from (tasks, checkpoint, epoch, batch, step)")
     use_amp = config.amp and device.type == "cuda"
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else nullcontext
 
