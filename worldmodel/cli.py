@@ -601,7 +601,8 @@ def bench(tasks, methods, budgets, seconds, workers, out, model, seed, progress,
         for flag, value in (("--seconds", seconds), ("--workers", workers), ("--model", model)):
             command += [flag, str(value)] if value is not None else []
         command += ["--out", out, "--seed", str(seed)] + (["--domain", domain] if domain != "deepcoder" else [])
-        command += ["--engine", engine_kind] + (["--address", address] if address is not None else [])
+        command += ["--engine", engine_kind] if engine_kind != "local" else []
+        command += ["--address", address] if address is not None else []
         report = run_bench(tasks, out, config=config, command=command, progress=progress)
     except CheckpointError as error:
         raise click.BadParameter(str(error), param_hint="--model") from None
