@@ -16,10 +16,11 @@ from worldmodel import ConfigError, DataParallel, TrainConfig
 from worldmodel._training import _check_parallel
 from worldmodel.cli import main
 
-# The smallest model and data that still run every default loss term. 48 training
-# records in micro-batches of 8 make 6 a epoch: with --accumulate 2, 3 steps an epoch,
-# so 4 steps cross an epoch's end (held-out evaluation, its checkpoint).
-TRAIN = ["--dim", "16", "--token-dim", "8", "--batch-size", "8", "--accumulate", "2", "--hard-negatives", "1",
+# The smallest model and data that still run every default loss term. The 47 training
+# records make 5 micro-batches of 10: with --accumulate 2, steps (0, 1), (2, 3) and (4),
+# so in the third the second process has none, and 4 steps cross an epoch's end
+# (held-out evaluation, its checkpoint).
+TRAIN = ["--dim", "16", "--token-dim", "8", "--batch-size", "10", "--accumulate", "2", "--hard-negatives", "1",
          "--batch-negatives", "1", "--chain-length", "2", "--valid-limit", "2", "--checkpoint-every", "1",
          "--epochs", "3", "--seed", "5", "--quiet"]
 
@@ -27,7 +28,8 @@ TRAIN = ["--dim", "16", "--token-dim", "8", "--batch-size", "8", "--accumulate",
 @pytest.fixture(scope="module")
 def phi(tmp_path_factory):
     out = tmp_path_factory.mktemp("phi")
-    generate(GenerateConfig(count=60, max_length=2, splits=(("train", 0.8), ("valid", 0.2))), out, progress=False)
+    result = generate(GenerateConfig(count=60, max_length=2, splits=(("train", 0.8), ("valid", 0.2))), out, progress=False)
+    assert result.manifest["counts"]["train"]["total"] == 47
     return out
 
 
