@@ -22,10 +22,12 @@ from ._edits import (
     neighbours,
     variable_types,
 )
+from ._engines import ENGINES, RAY_INSTALL, Engine
 from ._errors import (
     DatasetError,
     DomainError,
     EditError,
+    EngineError,
     ExecutionError,
     OutputError,
     ParseError,
@@ -54,7 +56,14 @@ from ._interpreter import (
     trace,
 )
 from ._motifs import motif_bank, motif_program
-from ._phi_reader import dataset_ids, iter_records, read_manifest, read_record_lines, select_tasks
+from ._phi_reader import (
+    RecordLines,
+    dataset_ids,
+    iter_records,
+    read_manifest,
+    read_record_lines,
+    select_tasks,
+)
 from ._probe import Behaviour, DigestSet, behaviour, probe_inputs, probe_outputs
 from ._processes import die_with_parent
 from ._program import (
@@ -106,6 +115,11 @@ __all__ = [
     "generate",
     "iter_records",
     "read_record_lines",
+    "RecordLines",
+    "Engine",
+    "ENGINES",
+    "RAY_INSTALL",
+    "EngineError",
     "parse_splits",
     "probe_inputs",
     "probe_outputs",

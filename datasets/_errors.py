@@ -19,6 +19,7 @@ __all__ = [
     "DatasetError",
     "SamplingError",
     "OutputError",
+    "EngineError",
 ]
 
 
@@ -99,3 +100,8 @@ def short_repr(value: object) -> str:
         '[0, 1, 2, 3, 4, 5, 6, 7, ...]'
     """
     return _REPR.repr(value)
+
+
+class EngineError(WorldModelError, ValueError):
+    """An engine (where units of work run) cannot be used as asked: an unknown kind, an
+    address without Ray, or Ray not installed; the message names the fix."""

@@ -6,19 +6,22 @@ run or a task-file command needs none of the writer.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
+
+import numpy as np
 
 from ._domain import Domain
 from ._errors import DatasetError
 from ._registry import DOMAINS
 from ._tasks import Task, parse_task
 
-__all__ = ["FORMAT", "WORK", "dataset_ids", "iter_records", "read_manifest", "read_record_lines", "select_tasks",
-           "verify_shards"]
+__all__ = ["FORMAT", "WORK", "RecordLines", "dataset_ids", "iter_records", "read_manifest", "read_record_lines",
+           "select_tasks", "verify_shards"]
 
 FORMAT = "worldmodel.phi/1"
 """The manifest's ``format``."""
@@ -98,25 +101,82 @@ def iter_records(directory: str | os.PathLike, split: str, *, domain: Domain | N
                 raise DatasetError(f"{root / shard['file']}:{number}: {error}") from None
 
 
-def read_record_lines(directory: str | os.PathLike, split: str) -> list[str]:
+class RecordLines(Sequence):
+    """The JSON lines of one split's records, in :func:`iter_records` order, read from
+    their shards when indexed.
+
+    Building it verifies every shard of the split, one at a time, and keeps only where
+    each line starts (8 bytes a record), so neither a training run over a million
+    records nor each of its processes holds Φ in memory: a process reads the records
+    of its own batches. It pickles small, for data workers that are spawned.
+
+    Args:
+        directory: a finished dataset directory.
+        split: the split's name, e.g. ``"train"``.
+
+    Raises:
+        DatasetError: as :func:`iter_records`.
+
+    Example:
+        >>> import tempfile
+        >>> from worldmodel.datasets import GenerateConfig, generate
+        >>> out = tempfile.mkdtemp()
+        >>> _ = generate(GenerateConfig(count=20, max_length=2, splits=(("train", 1.0),)), out, progress=False)
+        >>> lines = RecordLines(out, "train")
+        >>> len(lines), lines[-1] == list(lines)[-1]
+        (20, True)
+    """
+
+    def __init__(self, directory: str | os.PathLike, split: str):
+        root = Path(directory)
+        manifest = read_manifest(root)
+        if split not in manifest["counts"]:
+            raise DatasetError(f"{root}: no split {split!r}; the dataset has {sorted(manifest['counts'])}")
+        self.files: list[Path] = []
+        self.bounds: list[np.ndarray] = []  # per shard: each line's start, then the end of the last line
+        self.first: list[int] = []  # per shard: the index of its first line
+        count = 0
+        for shard in manifest["shards"]:
+            if not shard["file"].startswith(f"{split}/"):
+                continue
+            data = np.frombuffer(_shard_bytes(root, shard), dtype=np.uint8)
+            ends = np.flatnonzero(data == ord("\n"))
+            if len(data) and data[-1] != ord("\n"):  # a last line with no newline
+                ends = np.append(ends, len(data))
+            self.files.append(root / shard["file"])
+            self.bounds.append(np.concatenate([[0], ends + 1]).astype(np.int64))
+            self.first.append(count)
+            count += len(ends)
+        self.count = count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -self.count <= index < self.count:
+            raise IndexError(f"record {index} of {self.count}")
+        index %= self.count
+        shard = bisect.bisect_right(self.first, index) - 1
+        line = index - self.first[shard]
+        start, stop = self.bounds[shard][line], self.bounds[shard][line + 1]
+        with open(self.files[shard], "rb") as handle:
+            handle.seek(int(start))
+            return handle.read(int(stop - start)).decode().rstrip("\n")
+
+
+def read_record_lines(directory: str | os.PathLike, split: str) -> RecordLines:
     """The JSON lines of one split's records, in :func:`iter_records` order, each shard verified.
 
-    Parsing a million records takes minutes; a training run keeps the lines and parses
-    each task where it is used (in its data workers) instead.
+    Parsing a million records takes minutes; a training run keeps the lines, read from
+    the shards as they are used (:class:`RecordLines`), and parses each task where it
+    is used (in its data workers) instead.
 
     Raises:
         DatasetError: as :func:`iter_records`.
     """
-    root = Path(directory)
-    manifest = read_manifest(root)
-    if split not in manifest["counts"]:
-        raise DatasetError(f"{root}: no split {split!r}; the dataset has {sorted(manifest['counts'])}")
-    return [
-        line
-        for shard in manifest["shards"]
-        if shard["file"].startswith(f"{split}/")
-        for line in _shard_bytes(root, shard).decode().splitlines()
-    ]
+    return RecordLines(directory, split)
 
 
 def dataset_ids(directory: str | os.PathLike, *, probes: int) -> frozenset[str]:

@@ -30,7 +30,6 @@ import contextlib
 import datetime
 import hashlib
 import json
-import multiprocessing
 import os
 import platform
 import statistics
@@ -41,10 +40,10 @@ from pathlib import Path
 
 from worldmodel.datasets import (
     DOMAINS,
+    Engine,
     Task,
     TaskFileError,
     atomic_write_text,
-    die_with_parent,
     read_tasks,
 )
 
@@ -70,6 +69,11 @@ class BenchConfig:
         model: path of a saved ``WorldModel`` for the learned methods (default ``None``).
         domain: a key of ``worldmodel.datasets.DOMAINS`` (default ``"deepcoder"``).
         seed: task ``i`` is solved with seed ``seed + i`` (default 0).
+        engine: where the runs go (default ``Engine()``: processes of this machine;
+            ``Engine("ray")``: a Ray cluster, ``workers`` runs at a time). Every run
+            is a pure function of (method, task, budget, seed), so the results do not
+            depend on it; the task file and the model must be at the same path on
+            every machine.
     """
 
     methods: tuple[str, ...] = ("enumerate",)
@@ -79,6 +83,7 @@ class BenchConfig:
     model: str | None = None
     domain: str = "deepcoder"
     seed: int = 0
+    engine: Engine = Engine()
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in METHODS]
@@ -174,11 +179,8 @@ _DEFAULT_CONFIG = BenchConfig()
 _STATE: dict = {}
 
 
-def _init_worker(tasks_path: str, config: BenchConfig, parent: int | None = None) -> None:
+def _init_worker(tasks_path: str, config: BenchConfig) -> None:
     import torch
-
-    if parent is not None:  # a pool worker: end with the bench, even if it is killed
-        die_with_parent(parent)
 
     # One task per process already uses every core; torch's own threads on top of
     # that oversubscribe them (measured: 16 workers on 16 cores ran several times slower).
@@ -572,18 +574,15 @@ def run_bench(
     ran = 0
     with contextlib.ExitStack() as stack:
         sink = stack.enter_context(open(results_path, "a", encoding="utf-8"))
-        if workers > 1 and jobs:
+        if (workers > 1 or config.engine.kind != "local") and jobs:
             _bench_model(config)  # a bad model fails here, once, not in every worker
-            # fork where there is one (workers start at once and read the tasks
-            # themselves), before the progress bar starts its monitor thread.
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            pool = stack.enter_context(
-                context.Pool(
-                    workers, initializer=_init_worker, initargs=(tasks_path, config, os.getpid())
+            # Started before the progress bar starts its monitor thread: the local
+            # engine forks its workers.
+            finished = stack.enter_context(
+                config.engine.map_unordered(
+                    _run_job, jobs, workers=workers, initializer=_init_worker, initargs=(tasks_path, config)
                 )
             )
-            finished = pool.imap_unordered(_run_job, jobs)
         else:
             if jobs:
                 _init_worker(tasks_path, config)
@@ -616,6 +615,7 @@ def run_bench(
             "python": platform.python_version(),
             "cpu_count": os.cpu_count(),
             "workers": workers,
+            "engine": config.engine.kind,
         },
         "settings": settings,
         "methods": list(config.methods),

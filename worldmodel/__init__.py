@@ -14,6 +14,7 @@ from ._data import (
     sample_chain,
     sample_task,
 )
+from ._distributed import DataParallel
 from ._dynamics import DynamicsConfig, DynamicsHead, statement_plan
 from ._dynamics_term import DynamicsPart, DynamicsTerm
 from ._edit_features import (
@@ -137,6 +138,7 @@ __all__ = [
     "default_terms",
     "evaluate",
     "fit",
+    "DataParallel",
     "load_tasks",
     "RecordTasks",
     "random_edit",

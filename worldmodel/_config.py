@@ -85,6 +85,7 @@ TRAIN_LIMITS: dict[str, tuple[float, float]] = {
     "keep_checkpoints": (1, 10**4),
     "valid_limit": (0, 10**9),
     "warmup": (0, 10**9),
+    "accumulate": (1, 10**5),
 }
 """Bounds of :class:`TrainConfig`'s counts (see :data:`MODEL_LIMITS`)."""
 
@@ -180,6 +181,12 @@ class TrainConfig:
         lr_by_time: with ``time_limit``, the cosine decay runs over this run's seconds
             rather than over ``epochs``, so it ends when the time does, whatever the
             throughput (default False; needs ``time_limit``).
+        accumulate: micro-batches per optimisation step (default 1). A micro-batch is
+            ``step_tasks`` tasks (what one step takes at 1); the step's gradient is the
+            mean of its micro-batches'. Under ``torchrun`` the micro-batches of a step
+            are shared out among the processes, so the global batch is
+            ``accumulate * step_tasks`` whatever their number, and the weights match a
+            one-process run with the same ``accumulate``.
 
     Example:
         >>> TrainConfig(epochs=2, batch_size=8).batch_size
@@ -215,10 +222,12 @@ class TrainConfig:
     only: str | None = None
     reuse_batches: bool = False
     lr_by_time: bool = False
+    accumulate: int = 1
 
     def __post_init__(self) -> None:
         _check_types(self)
-        _positive(self, "epochs", "batch_size", "lr", "chain_length", "checkpoint_every", "keep_checkpoints")
+        _positive(self, "epochs", "batch_size", "lr", "chain_length", "checkpoint_every", "keep_checkpoints",
+                  "accumulate")
         if self.chain_length < 2:
             raise ConfigError(f"TrainConfig.chain_length must be >= 2 (ranking needs d and d+1), got {self.chain_length}")
         for name in ("hard_negatives", "batch_negatives", "workers", "warmup", "valid_limit"):

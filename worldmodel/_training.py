@@ -9,6 +9,9 @@ head joins training by adding a :class:`LossTerm`; nothing else changes.
 Batch ``i`` of epoch ``e`` is a pure function of ``(seed, e, i)``, and checkpoints hold
 the model, the AdamW state and the position ``(epoch, batch)``, so a run killed at any
 moment and started again with the same command continues where its last checkpoint was.
+A step takes ``TrainConfig.accumulate`` consecutive batches (micro-batches); under
+``torchrun`` they are shared out among the processes (:class:`DataParallel`), and the
+position counts micro-batches, so a run resumes with any number of processes.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from ._checkpoint import (
 )
 from ._config import ConfigError, TrainConfig
 from ._data import TaskSample, UnreproducedTaskError, sample_task
+from ._distributed import DataParallel
 from ._dynamics_term import DynamicsTerm
 from ._energy import chain_ranking_loss, contrastive_loss
 from ._features import Featurizer, PairBatch, ProgramBatch, _Batch
@@ -248,7 +252,7 @@ def _worker_init(_: int) -> None:
     torch.set_num_threads(1)
 
 
-def _loader(dataset: _EpochBatches, indices: range, config: TrainConfig, device: torch.device):
+def _loader(dataset: _EpochBatches, indices: Sequence[int], config: TrainConfig, device: torch.device):
     """The batches ``indices`` of ``dataset``, built by ``config.workers`` processes."""
     return torch.utils.data.DataLoader(
         dataset,
@@ -308,6 +312,7 @@ def fit(
     out: str | Path | None = None,
     terms: Sequence[LossTerm] | None = None,
     progress: bool = True,
+    parallel: DataParallel | None = None,
 ) -> FitResult:
     """Train ``model`` on ``train_tasks``; evaluate on ``valid_tasks`` each epoch.
 
@@ -323,14 +328,19 @@ def fit(
             model has a value head, plus :class:`PolicyTerm` when ``model.policy`` is set
             :class:`DynamicsTerm` when ``model.dynamics`` is and :class:`LatentTerm` when
             ``model.latent`` is).
-        progress: show a tqdm progress bar.
+        progress: show a tqdm progress bar (on rank 0 only).
+        parallel: the processes training together (default: those ``torchrun``
+            started, :meth:`DataParallel.from_environment`; without it, this one).
+            Every rank takes its share of each step's micro-batches; rank 0 alone
+            writes ``out`` and logs.
 
     Returns:
         A :class:`FitResult`.
 
     Raises:
-        ConfigError: ``config.only`` names no term with a head, or ``reuse_batches`` is
-            set while a term samples programs.
+        ConfigError: ``config.only`` names no term with a head, ``reuse_batches`` is
+            set while a term samples programs, or ``reuse_batches`` or
+            ``lr_by_time`` is set with several processes.
     """
     if terms is None:
         terms = default_terms(config, value_head=model.value_head is not None)
@@ -343,18 +353,40 @@ def fit(
     terms = _selected_terms(list(terms), config)
     if not train_tasks:
         raise ValueError("fit: train_tasks is empty")
-    device = torch.device(config.device)
+    parallel = DataParallel.from_environment(config.device) if parallel is None else parallel
+    if parallel.world > 1:
+        _check_parallel(config, parallel)
+    device = parallel.device(config.device)
     model.to(device)
+    parallel.same_weights(model)
     trained = _trained_parameters(model, terms, config)
     moved = {id(p) for p in trained}
     frozen = [p for p in model.parameters() if id(p) not in moved]
     for parameter in frozen:
         parameter.requires_grad_(False)
     try:
-        return _fit(model, train_tasks, valid_tasks, config, out, terms, trained, progress, device)
+        return _fit(model, train_tasks, valid_tasks, config, out, terms, trained, progress and parallel.main, device,
+                    parallel)
     finally:
         for parameter in frozen:
             parameter.requires_grad_(True)
+
+
+def _check_parallel(config: TrainConfig, parallel: DataParallel) -> None:
+    """Every process has a micro-batch in each step, and the options that one process
+    alone can honour are off."""
+    if config.accumulate < parallel.world:
+        raise ConfigError(
+            f"TrainConfig.accumulate={config.accumulate} is less than the {parallel.world} processes, so some "
+            f"would build no micro-batch; set accumulate (--accumulate) to {parallel.world} or a multiple of it"
+        )
+    for name, why in (("reuse_batches", "each process builds only its share of the batches"),
+                      ("lr_by_time", "each process's clock would set another learning rate")):
+        if getattr(config, name):
+            raise ConfigError(
+                f"TrainConfig.{name} is set, but {parallel.world} processes train and {why}; "
+                f"leave {name} off under torchrun, or run one process"
+            )
 
 
 def _selected_terms(terms: list, config: TrainConfig) -> list:
@@ -404,12 +436,13 @@ def _valid_losses(model, tasks: Sequence[Task], terms: list, config: TrainConfig
     return {name: total / max(len(tasks), 1) for name, total in totals.items()}
 
 
-def _fit(model, train_tasks, valid_tasks, config: TrainConfig, out, terms, trained, progress, device) -> FitResult:
+def _fit(model, train_tasks, valid_tasks, config: TrainConfig, out, terms, trained, progress, device,
+         parallel: DataParallel) -> FitResult:
     from tqdm.auto import tqdm
 
     optimizer = torch.optim.AdamW(trained, lr=config.lr, weight_decay=config.weight_decay)
     batches_per_epoch = math.ceil(len(train_tasks) / config.step_tasks)
-    total = config.epochs * batches_per_epoch
+    total = config.epochs * math.ceil(batches_per_epoch / config.accumulate)
     clock = {"start": time.perf_counter()}  # reset when the run's steps begin
 
     def factor(s: int) -> float:
@@ -440,13 +473,17 @@ def _fit(model, train_tasks, valid_tasks, config: TrainConfig, out, terms, train
             for group in optimizer.param_groups:
                 group["lr"] = config.lr * factor(step)
             resumed = str(checkpoint)
-            print(f"resumed from {checkpoint} (epoch {epoch}, batch {start}, step {step})", file=sys.stderr)
-        atomic_write_text(out / "train_config.json", json.dumps(config.to_dict(), indent=2) + "\n")
+            if parallel.main:
+                print(f"resumed from {checkpoint} (epoch {epoch}, batch {start}, step {step})", file=sys.stderr)
+        if parallel.main:
+            atomic_write_text(out / "train_config.json", json.dumps(config.to_dict(), indent=2) + "\n")
+    parallel.check_same((len(train_tasks), resumed and Path(resumed).name, epoch, start, step),
+                        "the training tasks and the checkpoint they resume from (tasks, checkpoint, epoch, batch, step)")
     use_amp = config.amp and device.type == "cuda"
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else nullcontext
 
     def checkpoint_now(epoch_: int, batch_: int) -> None:
-        if out is not None:
+        if out is not None and parallel.main:
             state = {"epoch": epoch_, "batch": batch_, "step": step, "seed": config.seed, "history": history}
             if batch_ > 0:  # mid-epoch: the totals so far of this epoch
                 state.update(
@@ -463,54 +500,76 @@ def _fit(model, train_tasks, valid_tasks, config: TrainConfig, out, terms, train
     replay: list[dict] = []  # the first epoch's batches, on the device, when reused
     while epoch < config.epochs and not stopped:
         dataset = _EpochBatches(train_tasks, model.featurizer, config, terms, epoch)
+        # The micro-batches of each step; counted from ``start``, the position resumed at.
+        steps = [range(i, min(i + config.accumulate, len(dataset))) for i in range(start, len(dataset), config.accumulate)]
         if config.reuse_batches and epoch > 0:
             if not replay:  # resumed after the first epoch: build its batches once more
                 replay = [_on_device(batch, device) for batch in _loader(_EpochBatches(
                     train_tasks, model.featurizer, config, terms, 0), range(len(dataset)), config, device)]
             order = list(range(len(replay)))
             random.Random(f"replay:{config.seed}:{epoch}").shuffle(order)
-            loader = (replay[i] for i in order[start:])
+            loader = iter(replay[i] for i in order[start:])
         else:
-            loader = _loader(dataset, range(start, len(dataset)), config, device)
+            loader = iter(_loader(dataset, [i for micro in steps for i in parallel.own(micro)], config, device))
         model.train()
         sums: dict[str, float] = carried["sums"]
         seen_tasks, seen_spec_tasks, count = carried["tasks"], carried["spec_tasks"], carried["count"]
         tasks_before, spec_tasks_before, t0 = seen_tasks, seen_spec_tasks, time.perf_counter()
         bar = tqdm(total=len(dataset), initial=start, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress)
         batch_index = start
-        for batch in loader:
-            batch_index += 1
-            bar.update(1)
+        for micro in steps:
+            batches = [next(loader) for _ in parallel.own(micro)]
+            batch_index = micro.stop
+            bar.update(len(micro))
             if config.reuse_batches and epoch == 0:
-                batch = _on_device(batch, device)
-                replay.append(batch)
-            if not batch["parts"]:
-                continue
-            with autocast():
-                losses = {}
-                for term in terms:
-                    losses.update(term.loss(model, batch["parts"][term.name].to(device, non_blocking=True)))
-                loss = sum(losses.values())
+                batches = [_on_device(batch, device) for batch in batches]
+                replay.extend(batches)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            # Gradients add up over the micro-batches; the numbers are summed over the ranks.
+            stats: dict[str, float] = {"batches": 0, "tasks": 0, "spec_tasks": 0}
+            for batch in batches:
+                if not batch["parts"]:
+                    continue
+                with autocast():
+                    losses = {}
+                    for term in terms:
+                        losses.update(term.loss(model, batch["parts"][term.name].to(device, non_blocking=True)))
+                    loss = sum(losses.values())
+                loss.backward()
+                stats["batches"] += 1
+                stats["tasks"] += batch["tasks"]
+                stats["spec_tasks"] += batch["spec_tasks"]
+                for name, value in losses.items():
+                    stats[f"loss:{name}"] = stats.get(f"loss:{name}", 0.0) + float(value.detach())
+            if config.time_limit is not None:
+                stats["seconds"] = time.perf_counter() - run_start
+            stats = parallel.reduce(trained, stats)
+            micro_batches = int(stats["batches"])
+            if not micro_batches:
+                continue
+            if micro_batches > 1:  # the mean over the step's micro-batches, as one process takes it
+                for parameter in trained:
+                    if parameter.grad is not None:
+                        parameter.grad.div_(micro_batches)
             torch.nn.utils.clip_grad_norm_(trained, config.grad_clip)
             optimizer.step()
             scheduler.step()
             step += 1
             count += 1
-            seen_tasks += batch["tasks"]
-            seen_spec_tasks += batch["spec_tasks"]
-            for name, value in losses.items():
-                sums[name] = sums.get(name, 0.0) + float(value.detach())
+            seen_tasks += int(stats["tasks"])
+            seen_spec_tasks += int(stats["spec_tasks"])
+            step_losses = {key[len("loss:"):]: value / micro_batches for key, value in stats.items() if key.startswith("loss:")}
+            for name, value in step_losses.items():
+                sums[name] = sums.get(name, 0.0) + value
             elapsed_ = max(time.perf_counter() - t0, 1e-9)
             bar.set_postfix(
-                loss=f"{float(loss.detach()):.3f}",
+                loss=f"{sum(step_losses.values()):.3f}",
                 tasks_per_s=f"{(seen_tasks - tasks_before) / elapsed_:.0f}",
                 spec_tasks_per_s=f"{(seen_spec_tasks - spec_tasks_before) / elapsed_:.0f}",
             )
             if step % config.checkpoint_every == 0 and batch_index < len(dataset):
                 checkpoint_now(epoch, batch_index)
-            over_time = config.time_limit is not None and time.perf_counter() - run_start > config.time_limit
+            over_time = config.time_limit is not None and stats["seconds"] > config.time_limit
             if over_time or config.max_steps is not None and step >= config.max_steps:
                 stopped = True
                 break
@@ -522,7 +581,7 @@ def _fit(model, train_tasks, valid_tasks, config: TrainConfig, out, terms, train
         }
         if stopped and batch_index < len(dataset):
             checkpoint_now(epoch, batch_index)
-            if out is not None:
+            if out is not None and parallel.main:
                 save_model(model, out / "model")
                 # The part of the epoch this run made, for the record; the checkpoint's
                 # history leaves it out, so a resumed run does not count it twice.
@@ -546,15 +605,16 @@ def _fit(model, train_tasks, valid_tasks, config: TrainConfig, out, terms, train
             **({"valid": metrics.to_dict()} if metrics is not None else {}),
         }
         history.append(record)
-        print(
-            f"epoch {epoch + 1}: " + ", ".join(f"{k}={v:.4f}" for k, v in record.items() if isinstance(v, float))
-            + ("" if metrics is None else f"; valid E-acc d+1={metrics.energy_accuracy_d1:.3f} "
-               f"d+2={metrics.energy_accuracy_d2:.3f} top1={metrics.neighbour_top1} sim-rho={metrics.similarity_spearman}"),
-            file=sys.stderr,
-        )
+        if parallel.main:
+            print(
+                f"epoch {epoch + 1}: " + ", ".join(f"{k}={v:.4f}" for k, v in record.items() if isinstance(v, float))
+                + ("" if metrics is None else f"; valid E-acc d+1={metrics.energy_accuracy_d1:.3f} "
+                   f"d+2={metrics.energy_accuracy_d2:.3f} top1={metrics.neighbour_top1} sim-rho={metrics.similarity_spearman}"),
+                file=sys.stderr,
+            )
         epoch, start = epoch + 1, 0
         checkpoint_now(epoch, 0)
-        if out is not None:
+        if out is not None and parallel.main:
             save_model(model, out / "model")
             atomic_write_text(out / "history.json", json.dumps(history, indent=2) + "\n")
     return FitResult(step, epoch, history, resumed, stopped)

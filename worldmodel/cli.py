@@ -88,6 +88,31 @@ _WORKERS = click.IntRange(min=1, max=1024)
 _THREADS = click.IntRange(min=1, max=1024)
 
 
+_ENGINE_OPTIONS = (
+    click.option("--engine", "engine_kind", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                 help="Where the units of work run: processes of this machine, or a Ray cluster (pip install "
+                      "'worldmodel[ray]'); the results are the same."),
+    click.option("--address", default=None,
+                 help="With --engine ray: the cluster to join (e.g. auto, ray://HEAD:10001); default a Ray on this machine."),
+)
+
+
+def _engine_options(command):
+    for option in reversed(_ENGINE_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _engine(kind: str, address: str | None):
+    """The :class:`~worldmodel.datasets.Engine` of ``--engine``/``--address``; a usage error (exit 2) if unusable."""
+    from worldmodel.datasets import Engine, EngineError
+
+    try:
+        return Engine(kind, address)
+    except EngineError as error:
+        raise click.UsageError(f"--engine {kind}: {error}") from None
+
+
 def _sigterm_unwinds():
     """Make SIGTERM raise ``SystemExit(143)`` and SIGINT ``KeyboardInterrupt``, so that
     ``finally`` blocks keep what is finished, and record each as a stop request
@@ -535,7 +560,7 @@ def learn(tasks, rounds, calls, capacity, method, skills, replay_epochs, replay_
     default=None,
     help="Wall-clock limit per run (default: none, calls only).",
 )
-@click.option("--workers", type=_WORKERS, default=None, help="Processes (default: all cores).")
+@click.option("--workers", type=_WORKERS, default=None, help="Processes, or Ray tasks at once (default: all cores).")
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
@@ -552,7 +577,8 @@ def learn(tasks, rounds, calls, capacity, method, skills, replay_epochs, replay_
     help="Show a progress bar on stderr.",
 )
 @_DOMAIN_OPTION
-def bench(tasks, methods, budgets, seconds, workers, out, model, seed, progress, domain_name):
+@_engine_options
+def bench(tasks, methods, budgets, seconds, workers, out, model, seed, progress, domain_name, engine_kind, address):
     """Solve rate against the calls budget for each method on TASKS; writes OUT/bench.json,
     OUT/bench.png and OUT/results.jsonl.
 
@@ -567,9 +593,11 @@ def bench(tasks, methods, budgets, seconds, workers, out, model, seed, progress,
     for name in names:
         _check_method(name)
     domain = _domain(domain_name, tasks=tasks).name
+    engine = _engine(engine_kind, address)
     try:
         config = BenchConfig(
-            methods=names, budgets=budgets, seconds=seconds, workers=workers, model=model, seed=seed, domain=domain
+            methods=names, budgets=budgets, seconds=seconds, workers=workers, model=model, seed=seed, domain=domain,
+            engine=engine,
         )
         # The command as it ran, defaults spelled out, so that it repeats exactly.
         command = ["worldmodel", "bench", tasks, "--methods", ",".join(names)]
@@ -577,6 +605,8 @@ def bench(tasks, methods, budgets, seconds, workers, out, model, seed, progress,
         for flag, value in (("--seconds", seconds), ("--workers", workers), ("--model", model)):
             command += [flag, str(value)] if value is not None else []
         command += ["--out", out, "--seed", str(seed)] + (["--domain", domain] if domain != "deepcoder" else [])
+        command += ["--engine", engine_kind] if engine_kind != "local" else []
+        command += ["--address", address] if address is not None else []
         report = run_bench(tasks, out, config=config, command=command, progress=progress)
     except CheckpointError as error:
         raise click.BadParameter(str(error), param_hint="--model") from None
@@ -634,11 +664,13 @@ def _lengths(text: str) -> tuple[int, ...]:
 @click.option("--motifs", type=int, default=0, show_default=True,
               help="Chain programs from a bank of this many recurring 2-3 statement motifs (0: Φ's independent statements).")
 @click.option("--motif-rate", type=float, default=0.75, show_default=True, help="With --motifs: how often a piece is a motif.")
-@click.option("--workers", type=_WORKERS, default=1, show_default=True, help="Processes (does not change the output).")
+@click.option("--workers", type=_WORKERS, default=1, show_default=True,
+              help="Processes, or Ray tasks at once (does not change the output).")
 @click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Dataset directory.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@_engine_options
 def generate(domain, count, min_length, max_length, examples, min_examples, input_names, seed, splits, shard_size, probes,
-             motifs, motif_rate, workers, out, quiet):
+             motifs, motif_rate, workers, out, quiet, engine_kind, address):
     """Generate a dataset Φ of programs with examples into OUT (sharded JSONL + manifest.json).
 
     Deterministic for the parameters whatever --workers; rerunning the same command
@@ -648,13 +680,14 @@ def generate(domain, count, min_length, max_length, examples, min_examples, inpu
     from worldmodel.datasets import DatasetError, GenerateConfig, parse_splits
     from worldmodel.datasets import generate as run_generate
 
+    engine = _engine(engine_kind, address)
     try:
         config = GenerateConfig(
             count=count, domain=domain, min_length=min_length, max_length=max_length, examples=examples,
             min_examples=min_examples, inputs=tuple(n.strip() for n in input_names.split(",") if n.strip()), seed=seed, splits=parse_splits(splits), shard_size=shard_size, probes=probes,
             motifs=motifs, motif_rate=motif_rate,
         )
-        result = run_generate(config, out, workers=workers, progress=not quiet)
+        result = run_generate(config, out, workers=workers, engine=engine, progress=not quiet)
     except DatasetError as error:
         _fail(str(error))
     except ValueError as error:
@@ -760,19 +793,27 @@ def _fail(message: str) -> None:
               help="Featurise the first epoch once and replay its batches on the device (spec-only terms, e.g. --only primitives).")
 @click.option("--lr-by-time", is_flag=True,
               help="Run the cosine decay over --time-limit rather than over --epochs (it ends when the time does).")
+@click.option("--accumulate", type=click.IntRange(min=1, max=10**5), default=1, show_default=True,
+              help="Micro-batches (of --batch-size tasks) per step; under torchrun the processes share them.")
 @_DOMAIN_OPTION
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahead, epochs, batch_size, lr, hard_negatives,
           batch_negatives, chain_length, device, no_amp, workers, threads, seed, checkpoint_every, max_steps,
           time_limit, valid_limit, policy, policy_weight, primitive_weight, spec_batch_size, dynamics,
           dynamics_dim, dynamics_layers, dynamics_transition, latent, latent_dim, init_path, primitive_width, value_width, only,
-          reuse_batches, lr_by_time, domain_name, quiet):
-    """Train a world model on DATA; writes OUT/model.safetensors + OUT/model.json."""
+          reuse_batches, lr_by_time, accumulate, domain_name, quiet):
+    """Train a world model on DATA; writes OUT/model.safetensors + OUT/model.json.
+
+    Under `torchrun --nproc-per-node N` the N processes share each step's
+    --accumulate micro-batches and all-reduce the gradients (NCCL on GPUs, gloo on
+    CPUs); rank 0 writes OUT and logs. Rerunning resumes with any number of processes.
+    """
     import torch
 
     from worldmodel import (
         CheckpointError,
         ConfigError,
+        DataParallel,
         DynamicsConfig,
         LatentConfig,
         ModelConfig,
@@ -795,7 +836,7 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
             checkpoint_every=checkpoint_every, max_steps=max_steps, valid_limit=valid_limit,
             time_limit=None if time_limit is None else 60 * time_limit,
             policy_weight=policy_weight, primitive_weight=primitive_weight, spec_batch_size=spec_batch_size,
-            only=only, reuse_batches=reuse_batches, lr_by_time=lr_by_time,
+            only=only, reuse_batches=reuse_batches, lr_by_time=lr_by_time, accumulate=accumulate,
         )
         if device.startswith("cuda") and not torch.cuda.is_available():
             _fail(f"--device {device}: CUDA is not available on this machine; use --device cpu")
@@ -815,12 +856,19 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
             model.attach_latent(LatentConfig(latent_dim=latent_dim))
         train_tasks = load_tasks(data, train_split, model.domain, limit=limit, lazy=True)
         valid_tasks = load_tasks(data, valid_split, model.domain, limit=valid_limit)
-        click.echo(f"{len(train_tasks)} training tasks, {len(valid_tasks)} held-out; "
-                   f"{sum(p.numel() for p in model.parameters())} parameters", err=True)
-        result = fit(model, train_tasks, valid_tasks, config, out=out, progress=not quiet)
+        parallel = DataParallel.from_environment(device)
+        try:
+            if parallel.main:
+                click.echo(f"{len(train_tasks)} training tasks, {len(valid_tasks)} held-out; "
+                           f"{sum(p.numel() for p in model.parameters())} parameters"
+                           + (f"; {parallel.world} processes" if parallel.world > 1 else ""), err=True)
+            result = fit(model, train_tasks, valid_tasks, config, out=out, progress=not quiet, parallel=parallel)
+        finally:
+            parallel.close()
     except (ConfigError, TrainingDataError, CheckpointError) as error:
         _fail(str(error))
-    click.echo(f"done: {result.steps} steps, {result.epochs} epochs; model at {out}/model.safetensors")
+    if parallel.main:
+        click.echo(f"done: {result.steps} steps, {result.epochs} epochs; model at {out}/model.safetensors")
 
 
 @main.command()
