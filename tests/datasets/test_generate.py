@@ -196,7 +196,7 @@ def test_errors_for_missing_foreign_or_wrong_directories(tmp_path):
         ({"max_length": 0}, "max_length 0 < min_length 1"),
         ({"splits": (("train", 0.5), ("test", 0.4))}, "sum to 1"),
         ({"splits": (("train", 0.5), ("train", 0.5))}, "distinct"),
-        ({"domain": "regex"}, "domain 'regex' is unknown"),
+        ({"domain": "lambda"}, "domain 'lambda' is unknown"),
         ({"min_yield": 0.0}, "min_yield"),
     ],
 )
