@@ -518,6 +518,9 @@ def _fit(model, train_tasks, valid_tasks, config: TrainConfig, out, terms, train
         bar = tqdm(total=len(dataset), initial=start, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress)
         batch_index = start
         for micro in steps:
+            if config.max_steps is not None and step >= config.max_steps:  # a rerun of a finished run
+                stopped = True
+                break
             batches = [next(loader) for _ in parallel.own(micro)]
             batch_index = micro.stop
             bar.update(len(micro))

@@ -3,8 +3,11 @@ one process takes with the same global batch, and resumes with any number of pro
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,6 +16,7 @@ from safetensors.torch import load_file
 from worldmodel.datasets import GenerateConfig, generate
 
 from worldmodel import ConfigError, DataParallel, TrainConfig
+from worldmodel._checkpoint import latest_checkpoint
 from worldmodel._training import _check_parallel
 from worldmodel.cli import main
 
@@ -39,13 +43,18 @@ def _train_here(phi, out, steps):
     return load_file(out / "model.safetensors")
 
 
-def _train_torchrun(phi, out, steps):
-    # One torch thread each: two processes on the two cores of the CI machine.
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+def _torchrun_command(phi, out, steps):
     worldmodel = os.path.join(os.path.dirname(sys.executable), "worldmodel")
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "--no-python",
-               worldmodel, "train", "--data", str(phi), "--out", str(out), "--max-steps", str(steps), *TRAIN]
-    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "--no-python",
+            worldmodel, "train", "--data", str(phi), "--out", str(out), "--max-steps", str(steps), *TRAIN]
+
+
+# One torch thread each: two processes on the two cores of the CI machine.
+_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def _train_torchrun(phi, out, steps):
+    run = subprocess.run(_torchrun_command(phi, out, steps), env=_ENV, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     return load_file(out / "model.safetensors")
 
@@ -69,6 +78,48 @@ def test_two_processes_match_one_and_resume_with_any_number(phi, tmp_path):
 
     _assert_close(_train_torchrun(phi, tmp_path / "two", 4), four_steps)  # resumed by two processes
     _assert_close(_train_here(phi, tmp_path / "two-then-one", 4), four_steps)  # resumed by one
+
+
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and every process below it (torchrun starts each rank in a session of its own)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):  # a process that ended while being read
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(todo.pop())
+        todo += children.get(tree[-1], [])
+    return tree
+
+
+def test_two_processes_killed_mid_run_resume_where_they_stopped(phi, tmp_path):
+    four_steps = _train_here(phi, tmp_path / "one-4", 4)
+    out = tmp_path / "two"
+    # kill -9 the launcher and both ranks once the first step's checkpoint is on disk,
+    # as a preempted job dies: no clean shutdown, no last write.
+    run = subprocess.Popen(_torchrun_command(phi, out, 4), env=_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while latest_checkpoint(out / "checkpoints") is None:
+        assert run.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+        time.sleep(0.005)
+    tree = _process_tree(run.pid)
+    for pid in tree:
+        os.kill(pid, signal.SIGKILL)
+    run.wait()
+    assert len(tree) >= 3  # the launcher and its two ranks
+    reached = int(latest_checkpoint(out / "checkpoints").name.split("-")[1])
+    assert reached < 4 and not (out / "model.safetensors").exists()  # killed before the end
+    _assert_close(_train_torchrun(phi, out, 4), four_steps)  # resumed by two processes, from the last checkpoint
+
+
+def test_rerunning_a_finished_run_takes_no_more_steps(phi, tmp_path):
+    two_steps = _train_here(phi, tmp_path / "run", 2)
+    again = _train_here(phi, tmp_path / "run", 2)
+    assert all(torch.equal(again[name], two_steps[name]) for name in two_steps)
 
 
 @pytest.mark.parametrize(
