@@ -17,15 +17,7 @@ from ._data import (
 from ._distributed import DataParallel
 from ._dynamics import DynamicsConfig, DynamicsHead, statement_plan
 from ._dynamics_term import DynamicsPart, DynamicsTerm
-from ._edit_features import (
-    EditFeatures,
-    Environment,
-    Environments,
-    Run,
-    edit_features,
-    interpreter_run,
-    state_features,
-)
+from ._edit_features import EditFeatures, edit_features, state_features
 from ._edit_paths import (
     EditPathConfig,
     EditStep,
@@ -53,6 +45,7 @@ from ._primitive_head import (
 )
 from ._queries import ForwardResult, QueryValueError, forward_query, jacobian_query
 from ._reverse_query import Proposal, ReverseResult, reverse_query
+from ._runs import Environment, Environments, Run, interpreter_run
 from ._spec_check import SpecCheck, calibrate_spec_density, spec_check
 from ._training import EnergyTerm, FitResult, LossTerm, SimilarityTerm, default_terms, fit
 from ._value_head import ValueHead, ValueInputs, ValuePart, ValueTerm, value_features

@@ -10,7 +10,7 @@ summarised by :func:`state_features`.
 The features never run a program themselves: they ask a :data:`Run` for the
 executions they need. A search passes ``Simulator.environments``, which counts every
 statement against the budget once and caches it for the search; training passes
-:func:`interpreter_run`.
+:func:`~worldmodel.interpreter_run` (both in :mod:`._runs`).
 
 All features are hand-made numbers in roughly [-1, 1]; the policy learns the
 continuous embedding on top of them.
@@ -18,7 +18,7 @@ continuous embedding on top of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -27,7 +27,6 @@ from worldmodel.datasets import (
     DeleteStatement,
     Domain,
     Edit,
-    ExecutionError,
     InsertStatement,
     Program,
     ReplaceArgument,
@@ -35,21 +34,16 @@ from worldmodel.datasets import (
     Statement,
     Task,
     Type,
-    apply_primitive,
 )
+
+from ._runs import Environments, Run, interpreter_run, known_environments, partial_environments
 
 __all__ = [
     "EditFeatures",
     "EDIT_KINDS",
     "NUM_EDIT_FEATURES",
     "NUM_VALUE_FEATURES",
-    "Environment",
-    "Environments",
-    "Run",
     "edit_features",
-    "partial_environments",
-    "interpreter_run",
-    "known_environments",
     "num_state_features",
     "state_features",
 ]
@@ -64,20 +58,6 @@ NUM_VALUE_FEATURES = 8
 
 NUM_EDIT_FEATURES = 4 + 2 * 5 + 2 + 3 * NUM_VALUE_FEATURES + 2
 """Length of :attr:`EditFeatures.numeric`'s rows."""
-
-Environment = list
-"""One example's environment: every variable's value, inputs first (``[variable]``);
-training runs give ``None`` for a value that is invalid (:func:`partial_environments`)."""
-
-Environments = list[Environment]
-"""A program's environments on a task's examples, one per example (``[k][variable]``)."""
-
-Run = Callable[[Program], "Environments | None"]
-"""``run(program)``: the program's :data:`Environments`, or ``None`` if it is invalid on
-some example; a run may also give ``None`` for single values (:func:`interpreter_run`
-does). During search it is ``Simulator.environments`` (one counter, one cache, one
-budget)."""
-
 
 @dataclass(frozen=True)
 class EditFeatures:
@@ -112,86 +92,8 @@ class EditFeatures:
         )
 
 
-def partial_environments(program: Program, task: Task, domain: Domain) -> Environments:
-    """Every variable's value on every example, ``None`` where it is invalid.
-
-    Unlike :func:`worldmodel.datasets.trace`, an invalid statement does not stop the
-    run: its value and those that depend on it are ``None`` (corrupted programs of the
-    training paths are often invalid on some inputs, and still need features).
-
-    Returns:
-        ``[k][variable]`` for each example ``k``.
-
-    Example:
-        >>> from worldmodel.datasets import deepcoder, Example, Task, Type
-        >>> task = Task("t", (Example(([],), 0),), (Type.LIST,))
-        >>> p = deepcoder.parse("a <- [int] | b <- HEAD a | c <- SUM a")
-        >>> partial_environments(p, task, deepcoder)
-        [[[], None, 0]]
-    """
-    return [_run_from(list(example.inputs), program.statements, domain) for example in task.examples]
-
-
-def interpreter_run(task: Task, program: Program, domain: Domain) -> Run:
-    """The exact interpreter as a :data:`Run` for ``task``, uncounted: for training.
-
-    ``program`` runs once; any other program runs from its longest common prefix with
-    ``program``, on top of those environments, so featurising the edits of ``program``
-    runs only what each edit changes. Invalid values are ``None`` on the examples
-    where they are invalid, as in :func:`partial_environments`.
-
-    Example:
-        >>> from worldmodel.datasets import deepcoder, Example, Task, Type
-        >>> task = Task("t", (Example(([3, 1],), [1, 3]),), (Type.LIST,))
-        >>> run = interpreter_run(task, deepcoder.parse("a <- [int] | b <- SORT a"), deepcoder)
-        >>> run(deepcoder.parse("a <- [int] | b <- SORT a | c <- HEAD b"))
-        [[[3, 1], [1, 3], 1]]
-    """
-    base = partial_environments(program, task, domain)
-    n, body = len(program.input_types), program.statements
-
-    def run(other: Program) -> Environments:
-        common = 0
-        for a, b in zip(body, other.statements):
-            if a != b:
-                break
-            common += 1
-        return [_run_from(env[: n + common], other.statements[common:], domain) for env in base]
-
-    return run
-
-
-def known_environments(task: Task, program: Program, envs: Environments | None) -> Environments:
-    """``envs``, or for an invalid program (``None``) its inputs followed by ``None``
-    for every statement (the inputs need no execution).
-
-    Example:
-        >>> from worldmodel.datasets import deepcoder, Example, Task, Type
-        >>> task = Task("t", (Example(([3, 1],), [1, 3]),), (Type.LIST,))
-        >>> known_environments(task, deepcoder.parse("a <- [int] | b <- HEAD a"), None)
-        [[[3, 1], None]]
-    """
-    if envs is not None:
-        return list(envs)
-    return [list(e.inputs) + [None] * len(program) for e in task.examples]
-
-
 def _last_values(envs: Environments | None, examples: int) -> list:
     return [None] * examples if envs is None else [env[-1] for env in envs]
-
-
-def _run_from(env: list, statements: Sequence[Statement], domain: Domain) -> list:
-    primitives, bounds = domain.primitives, domain.bounds
-    for st in statements:
-        args = [env[a] for a in st.args]
-        if any(a is None for a in args):
-            env.append(None)
-            continue
-        try:
-            env.append(apply_primitive(primitives[st.primitive], args, bounds))
-        except ExecutionError:
-            env.append(None)
-    return env
 
 
 def _compare(value: object, target: object) -> list[float]:

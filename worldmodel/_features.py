@@ -29,7 +29,7 @@ from worldmodel.datasets import (
     Vocabulary,
 )
 
-from ._edit_features import Environments, Run
+from ._runs import Environments, Run
 
 __all__ = [
     "NUM_PAIR_FEATURES",

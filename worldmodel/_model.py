@@ -23,12 +23,12 @@ from worldmodel.datasets import (
 
 from ._config import ConfigError, ModelConfig
 from ._dynamics import DynamicsConfig, DynamicsHead
-from ._edit_features import Environments, Run
 from ._encoders import ProgramEncoder, SpecEncoder, ValueEncoder
 from ._energy import EnergyHead
 from ._features import Featurizer, PairBatch, ProgramBatch, SpecBatch
 from ._latent_head import DecodedProgram, LatentConfig, LatentHead
 from ._primitive_head import PrimitiveHead, PrimitiveInputs, primitive_inputs
+from ._runs import Environments, Run
 from ._similarity import SimilarityHead
 from ._value_head import ValueHead, ValueInputs, value_features, value_inputs
 

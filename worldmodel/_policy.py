@@ -37,14 +37,12 @@ from ._edit_features import (
     EDIT_KINDS,
     NUM_EDIT_FEATURES,
     EditFeatures,
-    Run,
     edit_features,
-    interpreter_run,
-    known_environments,
     num_state_features,
     state_features,
 )
 from ._edit_paths import EditStep
+from ._runs import Run, interpreter_run, known_environments
 
 __all__ = ["FlowPolicy", "PolicyBatch", "PolicyConfig", "prepare_batch"]
 

@@ -106,7 +106,7 @@ def test_lookahead_from_run_matches_the_featurizers_own(model):
     # Given executions with the featurizer's per-example semantics (None where a value
     # is invalid on that example), the look-ahead asked of ``run`` is the one the
     # featurizer computes itself in training, so the energies agree.
-    from worldmodel._edit_features import partial_environments
+    from worldmodel._runs import partial_environments
 
     for seed in range(4):
         task = _task(seed)

@@ -209,12 +209,8 @@ def _one_state():
 def test_execution_features_match_running_the_edited_program():
     # edit_features skips reruns where an edit cannot change the output (inserts before
     # the end, deletes of unused statements); check against the interpreter directly.
-    from worldmodel._edit_features import (
-        NUM_VALUE_FEATURES,
-        _mean_compare,
-        edit_features,
-        partial_environments,
-    )
+    from worldmodel._edit_features import NUM_VALUE_FEATURES, _mean_compare, edit_features
+    from worldmodel._runs import partial_environments
 
     start = 16  # position (4), two argument slots (2 x 5), ReplaceArgument (2)
     out_cols = slice(start + NUM_VALUE_FEATURES, start + 2 * NUM_VALUE_FEATURES)
@@ -235,8 +231,9 @@ def test_edit_features_execute_only_through_run(monkeypatch):
     from worldmodel.datasets import ExecutionError
 
     import worldmodel._edit_features as features
+    import worldmodel._runs as runs  # the one place training runs apply primitives
 
-    real = features.apply_primitive
+    real = runs.apply_primitive
 
     def interpreter(program, task):  # the features' semantics: None where invalid on an example
         envs = []
@@ -261,9 +258,9 @@ def test_edit_features_execute_only_through_run(monkeypatch):
             asked.append(program)
             return interpreter(program, task)
 
-        monkeypatch.setattr(features, "apply_primitive", lambda *a, **k: pytest.fail("features ran the interpreter"))
+        monkeypatch.setattr(runs, "apply_primitive", lambda *a, **k: pytest.fail("features ran the interpreter"))
         got = features.edit_features(task, task.program, edits, deepcoder, run=run)
-        monkeypatch.setattr(features, "apply_primitive", real)
+        monkeypatch.setattr(runs, "apply_primitive", real)
         assert torch.equal(got.numeric, expected.numeric)
         # What it asks for: the program, one append per distinct inserted statement,
         # and each replaced program; deletes need nothing.
