@@ -29,6 +29,7 @@ from ._edit_paths import (
 from ._features import Featurizer, PairBatch, ProgramBatch, SpecBatch, pair_features
 from ._grammar import GrammarState, ProgramGrammar
 from ._latent_head import DecodedProgram, LatentConfig, LatentHead, LatentPart, LatentTerm
+from ._loss_terms import EnergyTerm, LossTerm, SimilarityTerm, default_terms
 from ._memory import MemoryEntry, MemoryFileError, TaskMemories, TaskMemory
 from ._metrics import EvaluationResult, evaluate
 from ._model import UnsupportedTaskError, WorldModel
@@ -47,7 +48,7 @@ from ._queries import ForwardResult, QueryValueError, forward_query, jacobian_qu
 from ._reverse_query import Proposal, ReverseResult, reverse_query
 from ._runs import Environment, Environments, Run, interpreter_run
 from ._spec_check import SpecCheck, calibrate_spec_density, spec_check
-from ._training import EnergyTerm, FitResult, LossTerm, SimilarityTerm, default_terms, fit
+from ._training import FitResult, fit
 from ._value_head import ValueHead, ValueInputs, ValuePart, ValueTerm, value_features
 from ._values import RankedValue, SlotCodec, top_values
 from .datasets import WorldModelError

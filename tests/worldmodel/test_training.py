@@ -99,7 +99,8 @@ def test_cli_train_then_evaluate(tmp_path):
 
 def test_losses_under_bf16_autocast_are_finite():
     """The GPU path runs the losses under bf16 autocast; CPU autocast exercises the same dtypes."""
-    from worldmodel._training import _EpochBatches, default_terms
+    from worldmodel import default_terms
+    from worldmodel._training import _EpochBatches
 
     config = _config(batch_size=8)
     model = WorldModel(TINY)
