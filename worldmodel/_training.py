@@ -32,12 +32,7 @@ import torch
 
 from worldmodel.datasets import Task, atomic_write_text
 
-from ._checkpoint import (
-    latest_checkpoint,
-    load_training_checkpoint,
-    save_model,
-    save_training_checkpoint,
-)
+from ._checkpoint import save_model
 from ._config import ConfigError, TrainConfig
 from ._data import UnreproducedTaskError, sample_task
 from ._distributed import DataParallel
@@ -47,6 +42,11 @@ from ._latent_head import LatentTerm
 from ._loss_terms import LossTerm, default_terms
 from ._metrics import evaluate
 from ._policy_term import PolicyTerm
+from ._training_checkpoint import (
+    latest_checkpoint,
+    load_training_checkpoint,
+    save_training_checkpoint,
+)
 
 __all__ = ["FitResult", "fit"]
 

@@ -16,8 +16,8 @@ from safetensors.torch import load_file
 from worldmodel.datasets import GenerateConfig, generate
 
 from worldmodel import ConfigError, DataParallel, TrainConfig
-from worldmodel._checkpoint import latest_checkpoint
 from worldmodel._training import _check_parallel
+from worldmodel._training_checkpoint import latest_checkpoint
 from worldmodel.cli import main
 
 # The smallest model and data that still run every default loss term. The 47 training

@@ -16,7 +16,7 @@ from worldmodel import (
     load_model,
     save_model,
 )
-from worldmodel._checkpoint import load_training_checkpoint
+from worldmodel._training_checkpoint import load_training_checkpoint
 
 TINY = ModelConfig(dim=16, token_dim=8)
 

@@ -10,7 +10,7 @@ from helpers import random_tasks
 from worldmodel.datasets import write_tasks
 
 from worldmodel import ModelConfig, TrainConfig, WorldModel, evaluate, fit
-from worldmodel._checkpoint import latest_checkpoint
+from worldmodel._training_checkpoint import latest_checkpoint
 from worldmodel.cli import main
 
 TINY = ModelConfig(dim=32, token_dim=16)
