@@ -2,6 +2,7 @@
 
 __version__ = "0.1.0"
 
+from ._batches import PairBatch, ProgramBatch, SpecBatch
 from ._checkpoint import CheckpointError, load_dynamics, load_model, save_dynamics, save_model
 from ._config import ConfigError, ModelConfig, TrainConfig
 from ._data import (
@@ -26,13 +27,14 @@ from ._edit_paths import (
     empty_program,
     repair_steps,
 )
-from ._features import Featurizer, PairBatch, ProgramBatch, SpecBatch, pair_features
+from ._features import Featurizer
 from ._grammar import GrammarState, ProgramGrammar
 from ._latent_head import DecodedProgram, LatentConfig, LatentHead, LatentPart, LatentTerm
 from ._loss_terms import EnergyTerm, LossTerm, SimilarityTerm, default_terms
 from ._memory import MemoryEntry, MemoryFileError, TaskMemories, TaskMemory
 from ._metrics import EvaluationResult, evaluate
 from ._model import UnsupportedTaskError, WorldModel
+from ._pair_features import pair_features
 from ._policy import FlowPolicy, PolicyBatch, PolicyConfig, prepare_batch
 from ._policy_metrics import PolicyMetrics, evaluate_policy
 from ._policy_term import PolicyPart, PolicyTerm

@@ -14,8 +14,8 @@ import torch
 
 from worldmodel.datasets import Task, Value
 
+from ._batches import _Batch
 from ._dynamics import DynamicsHead, statement_plan
-from ._features import _Batch
 from ._values import SlotCodec, SlotDecoder
 
 __all__ = ["DynamicsPart", "DynamicsTerm", "dynamics_losses"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._features import NUM_EXECUTION_FEATURES, ProgramBatch, SpecBatch
+from ._batches import ProgramBatch, SpecBatch
+from ._pair_features import NUM_EXECUTION_FEATURES
 
 __all__ = ["MAX_INPUTS", "ValueEncoder", "SpecEncoder", "ProgramEncoder", "mlp", "masked_pool"]
 

@@ -1,19 +1,13 @@
-"""Featurisation: specs, programs and their execution as padded index tensors.
+"""The Featurizer: specs, programs and their execution as the batches of :mod:`._batches`.
 
-Every value (input, target, program output, intermediate value) of a batch goes into
-one deduplicated *value table* (``(U, L)`` token ids, see :class:`Vocabulary`), and the
-rest of the batch points into it. Neighbouring programs share most of their
-intermediate values, so the value encoder runs once per distinct value, not once per
-(program, example, variable).
-
-Row 0 of every value table is padding and row 1 is the invalid/error value.
+It runs programs (through a :data:`~worldmodel.Run`: the simulator in search, the
+interpreter in training), compares their values with the targets
+(:mod:`._pair_features`) and packs everything into padded index tensors.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -29,235 +23,18 @@ from worldmodel.datasets import (
     Vocabulary,
 )
 
+from ._batches import PairBatch, ProgramBatch, SpecBatch, ValueTable
+from ._pair_features import (
+    NUM_EXECUTION_FEATURES,
+    NUM_PAIR_FEATURES,
+    pair_features,
+    symmetric_pair_features,
+)
 from ._runs import Environments, Run
 
-__all__ = [
-    "NUM_PAIR_FEATURES",
-    "NUM_EXECUTION_FEATURES",
-    "pair_features",
-    "ValueTable",
-    "SpecBatch",
-    "ProgramBatch",
-    "PairBatch",
-    "Featurizer",
-]
+__all__ = ["Featurizer"]
 
-PAD_VALUE, ERROR_VALUE = 0, 1
-NUM_PAIR_FEATURES = 20
-# Execution features of a (value, target) pair: the pair features plus a one-step
-# look-ahead, "some one-argument primitive maps this value to the target".
-NUM_EXECUTION_FEATURES = NUM_PAIR_FEATURES + 1
 _ZERO_FEATURES = (0.0,) * NUM_EXECUTION_FEATURES
-
-
-def pair_features(a, b) -> tuple[float, ...]:
-    """Hand-made comparison features of two values (``None`` = invalid).
-
-    Used for a program's output (and each intermediate value) against the target
-    output, and between two candidate outputs in the similarity head. Features:
-    validity, exact match, types, int distance, list length, positional / prefix /
-    suffix / multiset overlap, permutation, reversal, membership, emptiness, subset.
-
-    Example:
-        >>> f = pair_features([1, 2, 3], [1, 2, 4])
-        >>> len(f) == NUM_PAIR_FEATURES, f[2], round(f[10], 3)
-        (True, 0.0, 0.667)
-    """
-    f = [0.0] * NUM_PAIR_FEATURES
-    if a is None or b is None:
-        f[0] = float(a is None)
-        f[1] = float(b is None)
-        return tuple(f)
-    f[2] = float(a == b)
-    a_int, b_int = type(a) is int, type(b) is int
-    if a_int and b_int:
-        f[3] = 1.0
-        d = a - b
-        f[6] = min(abs(d), 32) / 32.0
-        f[7] = float(d > 0)
-    elif not a_int and not b_int:
-        f[4] = 1.0
-        la, lb = len(a), len(b)
-        m = max(la, lb, 1)
-        f[8] = float(la == lb)
-        f[9] = max(-1.0, min(1.0, (la - lb) / 4.0))
-        f[10] = sum(x == y for x, y in zip(a, b)) / m
-        p = 0
-        for x, y in zip(a, b):
-            if x != y:
-                break
-            p += 1
-        f[11] = p / m
-        s = 0
-        for x, y in zip(reversed(a), reversed(b)):
-            if x != y:
-                break
-            s += 1
-        f[12] = s / m
-        if la and lb:
-            sb = sorted(b)
-            sa = sorted(a)
-            f[14] = float(sa == sb)
-            # multiset overlap by merging the two sorted lists
-            i = j = common = 0
-            while i < la and j < lb:
-                if sa[i] == sb[j]:
-                    common += 1
-                    i += 1
-                    j += 1
-                elif sa[i] < sb[j]:
-                    i += 1
-                else:
-                    j += 1
-            f[13] = common / m
-            f[15] = float(a == b[::-1])
-            setb = set(b)
-            f[19] = float(all(x in setb for x in a))
-        else:
-            f[14] = float(la == lb)
-    else:
-        f[5] = 1.0
-        f[16] = float(a in b) if a_int else float(b in a)
-    f[17] = float(a == [])
-    f[18] = float(b == [])
-    return tuple(f)
-
-
-class ValueTable:
-    """Deduplicates values into rows of token ids (row 0 padding, row 1 error)."""
-
-    def __init__(self, vocab: Vocabulary, width: int):
-        self.vocab = vocab
-        self.width = width
-        self._rows: dict[object, int] = {}
-        self._ids: list[list[int]] = [[0] * width, vocab.encode_value(None) + [0] * (width - 1)]
-
-    def index(self, value) -> int:
-        """Row of ``value`` (``None`` -> the error row)."""
-        if value is None:
-            return ERROR_VALUE
-        key = value if type(value) is int else tuple(value)
-        row = self._rows.get(key)
-        if row is None:
-            ids = self.vocab.encode_value(value)
-            if len(ids) > self.width:
-                raise ValueError(f"value longer than the model's value width {self.width - 2}: {value!r}")
-            row = len(self._ids)
-            self._ids.append(ids + [0] * (self.width - len(ids)))
-            self._rows[key] = row
-        return row
-
-    def tensor(self) -> torch.Tensor:
-        """``(U, L)`` long."""
-        return torch.tensor(self._ids, dtype=torch.long)
-
-
-class _Batch:
-    """Dataclass mixin: move every tensor field to a device."""
-
-    def to(self, device: torch.device | str, *, non_blocking: bool = False):
-        changes = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, torch.Tensor):
-                changes[f.name] = value.to(device, non_blocking=non_blocking)
-            elif isinstance(value, _Batch):
-                changes[f.name] = value.to(device, non_blocking=non_blocking)
-        return dataclasses.replace(self, **changes)
-
-    def pin_memory(self):
-        changes = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, (torch.Tensor, _Batch)):
-                changes[f.name] = value.pin_memory()
-        return dataclasses.replace(self, **changes)
-
-
-@dataclass
-class SpecBatch(_Batch):
-    """B specifications, pointing into a value table.
-
-    Attributes:
-        values: ``(U, L)`` long, value-table token ids.
-        inputs: ``(B, K, I)`` long rows of the example inputs (0 = no such input).
-        targets: ``(B, K)`` long rows of the target outputs.
-        example_mask: ``(B, K)`` bool, real examples.
-    """
-
-    values: torch.Tensor
-    inputs: torch.Tensor
-    targets: torch.Tensor
-    example_mask: torch.Tensor
-
-
-@dataclass
-class ProgramBatch(_Batch):
-    """N programs executed on the examples of their specs.
-
-    Comparisons of a value with its example's target are deduplicated into a *pair
-    table* of Q rows, and per-example execution states (output and statement values
-    on one example) into a *state table* of S rows (row 0 of each is padding):
-    neighbouring programs share most values and most per-example states.
-
-    Attributes:
-        spec: the B specifications (its value table is shared with the programs).
-        task: ``(N,)`` long, the spec row of each program.
-        tokens: ``(N, T)`` long program tokens (0 = padding).
-        valid: ``(N,)`` float, 1 if the program runs on every example.
-        pair_value: ``(Q,)`` long value rows compared ...
-        pair_target: ``(Q,)`` long ... with these target rows, ...
-        pair_features: ``(Q, F + 1)`` float ... by :func:`pair_features` and the
-            one-step look-ahead (:meth:`Featurizer.one_step`).
-        states: ``(N, K)`` long rows of the state table below (0 = no such example).
-        state_output: ``(S,)`` long pair row of (output, target) of each distinct
-            per-example execution state; the error value if the program is invalid.
-        state_variables: ``(S, V)`` long pair rows of (statement value, target).
-        state_variable_mask: ``(S, V)`` bool.
-        state_task, state_example: ``(S,)`` long, the spec row and example of each state.
-    """
-
-    spec: SpecBatch
-    task: torch.Tensor
-    tokens: torch.Tensor
-    valid: torch.Tensor
-    pair_value: torch.Tensor
-    pair_target: torch.Tensor
-    pair_features: torch.Tensor
-    states: torch.Tensor
-    state_output: torch.Tensor
-    state_variables: torch.Tensor
-    state_variable_mask: torch.Tensor
-    state_task: torch.Tensor
-    state_example: torch.Tensor
-
-    def __len__(self) -> int:
-        return self.task.shape[0]
-
-
-@dataclass
-class PairBatch(_Batch):
-    """P pairs of output lists ``(a, b)`` on the examples of their specs.
-
-    Attributes:
-        spec: the B specifications (shared value table).
-        task: ``(P,)`` long spec row of each pair.
-        a, b: ``(P, K)`` long value rows of the two outputs.
-        features: ``(P, K, F)`` float, ``pair_features(a, b) + pair_features(b, a)``
-            (symmetric, so ``M(a, b) = M(b, a)``).
-    """
-
-    spec: SpecBatch
-    task: torch.Tensor
-    a: torch.Tensor
-    b: torch.Tensor
-    features: torch.Tensor
-
-    def __len__(self) -> int:
-        return self.task.shape[0]
-
-
-
 class Featurizer:
     """Turns tasks, programs and execution environments into batches.
 
@@ -571,12 +348,7 @@ class Featurizer:
                 raise ValueError(f"pair {row}: outputs need one value per example ({count}), got {len(xs)} and {len(ys)}")
             a[row, :count] = [table.index(x) for x in xs]
             b[row, :count] = [table.index(y) for y in ys]
-            feats[row, :count] = [_symmetric_features(x, y) for x, y in zip(xs, ys)]
+            feats[row, :count] = [symmetric_pair_features(x, y) for x, y in zip(xs, ys)]
         spec = SpecBatch(table.tensor(), inputs, targets, mask)
         task = torch.tensor(list(task_index), dtype=torch.long)
         return PairBatch(spec, task, torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(feats))
-
-
-def _symmetric_features(x, y) -> list[float]:
-    return [u + w for u, w in zip(pair_features(x, y), pair_features(y, x))]
-

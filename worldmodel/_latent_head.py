@@ -33,9 +33,10 @@ from torch.nn import functional as F
 
 from worldmodel.datasets import DOMAINS, Domain, Program, Task, Type
 
+from ._batches import _Batch
 from ._config import ConfigError, _check_types, _within
 from ._encoders import mlp
-from ._features import Featurizer, _Batch
+from ._features import Featurizer
 from ._grammar import GrammarState, ProgramGrammar
 from ._primitive_head import PrimitiveInputs, primitive_inputs
 

@@ -13,10 +13,11 @@ from typing import Protocol
 
 import torch
 
+from ._batches import PairBatch, ProgramBatch, _Batch
 from ._config import TrainConfig
 from ._data import TaskSample
 from ._energy import chain_ranking_loss, contrastive_loss
-from ._features import Featurizer, PairBatch, ProgramBatch, _Batch
+from ._features import Featurizer
 from ._primitive_head import PrimitiveTerm
 from ._similarity import similarity_loss
 from ._value_head import ValueTerm

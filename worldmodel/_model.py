@@ -21,11 +21,12 @@ from worldmodel.datasets import (
     expand,
 )
 
+from ._batches import PairBatch, ProgramBatch, SpecBatch
 from ._config import ConfigError, ModelConfig
 from ._dynamics import DynamicsConfig, DynamicsHead
 from ._encoders import ProgramEncoder, SpecEncoder, ValueEncoder
 from ._energy import EnergyHead
-from ._features import Featurizer, PairBatch, ProgramBatch, SpecBatch
+from ._features import Featurizer
 from ._latent_head import DecodedProgram, LatentConfig, LatentHead
 from ._primitive_head import PrimitiveHead, PrimitiveInputs, primitive_inputs
 from ._runs import Environments, Run

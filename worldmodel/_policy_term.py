@@ -20,10 +20,11 @@ import torch
 
 from worldmodel.datasets import Domain
 
+from ._batches import ProgramBatch, _Batch
 from ._data import TaskSample
 from ._edit_features import EditFeatures
 from ._edit_paths import EditStep, construction_steps
-from ._features import Featurizer, ProgramBatch, _Batch
+from ._features import Featurizer
 from ._policy import PolicyBatch, prepare_batch
 
 __all__ = ["PolicyPart", "PolicyTerm"]

@@ -25,8 +25,10 @@ from torch.nn import functional as F
 
 from worldmodel.datasets import Task
 
+from ._batches import SpecBatch, _Batch
 from ._encoders import MAX_INPUTS, masked_pool, mlp
-from ._features import NUM_PAIR_FEATURES, Featurizer, SpecBatch, _Batch, pair_features
+from ._features import Featurizer
+from ._pair_features import NUM_PAIR_FEATURES, pair_features
 
 __all__ = ["PrimitiveHead", "PrimitiveInputs", "PrimitivePart", "PrimitiveTerm", "primitive_inputs"]
 

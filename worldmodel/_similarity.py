@@ -13,8 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._batches import PairBatch
 from ._encoders import masked_pool, mlp
-from ._features import NUM_PAIR_FEATURES, PairBatch
+from ._pair_features import NUM_PAIR_FEATURES
 
 __all__ = ["SimilarityHead", "similarity_loss"]
 

@@ -30,8 +30,10 @@ from torch.nn import functional as F
 
 from worldmodel.datasets import Domain, ExecutionError, Task, Type
 
+from ._batches import SpecBatch, _Batch
 from ._encoders import masked_pool, mlp
-from ._features import NUM_PAIR_FEATURES, Featurizer, SpecBatch, _Batch, pair_features
+from ._features import Featurizer
+from ._pair_features import NUM_PAIR_FEATURES, pair_features
 
 __all__ = ["ValueHead", "ValueInputs", "ValuePart", "ValueTerm", "value_features"]
 
