@@ -2,7 +2,8 @@
 
 from . import strategies
 from ._bayes_opt import BayesOptResult, minimize_gp
-from ._bench import BenchConfig, BenchReport, format_table, load_scorer, run_bench
+from ._bench import BenchConfig, BenchReport, run_bench
+from ._bench_table import format_table
 from ._benchplot import plot_bench
 from ._checks import CheckResult, SamplerCheckError, check_continuous, check_samples, check_seed
 from ._distinguish import Question, alternative_programs, distinguish
@@ -19,7 +20,14 @@ from ._latent_plots import plot_energy_slice, plot_latent_map
 from ._learn import LearnConfig, fantasies, learn
 from ._posterior import ExactPosterior, enumerate_programs, exact_posterior
 from ._sbc import SBCResult, run_sbc
-from ._scorer import HeuristicScorer, Scorer, WorldModelScorer, as_scorer, output_distance
+from ._scorer import (
+    HeuristicScorer,
+    Scorer,
+    WorldModelScorer,
+    as_scorer,
+    load_scorer,
+    output_distance,
+)
 from ._search_common import SearchMethod
 from ._search_energy import EnergySearchConfig, energy_search
 from ._search_guided import GuidedSearchConfig, guided_search, primitive_costs

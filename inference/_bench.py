@@ -32,9 +32,8 @@ import hashlib
 import json
 import os
 import platform
-import statistics
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,11 +46,14 @@ from worldmodel.datasets import (
     read_tasks,
 )
 
+from ._bench_record import BenchRecord, derive, read_results, throughput
+from ._bench_table import summarise
 from ._heldout import heldout_score
+from ._scorer import load_scorer
 from ._simulator import Budget, SolveResult
 from ._solve import ANYTIME_METHODS, METHODS, MODEL_FREE_METHODS, solve
 
-__all__ = ["BenchConfig", "BenchReport", "run_bench", "format_table", "load_scorer"]
+__all__ = ["BenchConfig", "BenchReport", "run_bench"]
 
 RESULTS, TABLE, FIGURE, SETTINGS = "results.jsonl", "bench.json", "bench.png", "run.json"
 
@@ -133,30 +135,6 @@ class BenchReport:
     calls_per_second: dict = field(default_factory=dict)
 
 
-SHIPPED_MODEL = "shipped"
-HEURISTIC_MODEL = "heuristic"
-
-
-def load_scorer(path: str | None, *, domain: str = "deepcoder") -> object:
-    """The scorer behind the learned methods, by name or path: a
-    :class:`~worldmodel.WorldModel`, or ``None`` for the hand-written heuristic.
-
-    Args:
-        path: ``"shipped"`` for the checkpoint that ships with the package for
-            ``domain`` (``WorldModel.default(domain=domain)``), ``"heuristic"`` or ``None`` for the hand-written
-            :class:`HeuristicScorer` (an ablation with no learning), else a checkpoint
-            path (with or without ``.json`` / ``.safetensors``).
-
-    Raises:
-        CheckpointError: the checkpoint is missing, corrupt or foreign (names the file).
-    """
-    if path is None or path == HEURISTIC_MODEL:
-        return None
-    from worldmodel import WorldModel
-
-    return WorldModel.default(domain=domain) if path == SHIPPED_MODEL else WorldModel.load(path)
-
-
 def _bench_model(config: BenchConfig) -> object:
     """The model ``config`` names (``None`` when no method needs one), checked to be for its domain.
 
@@ -203,34 +181,26 @@ def _record(
     *,
     derived: bool,
     timed_out: bool,
-) -> dict:
+) -> BenchRecord:
     domain = _STATE["domain"]
     solved = result is not None and result.verified
-    record = {
-        "method": method,
-        "task": task.id,
-        "budget": budget,
-        "length": task.extra.get("length"),
-        "verified": solved,
-        # A result read off a larger run: exact for a solved task; for an unsolved
-        # one the calls a run at this budget would spend are not known exactly.
-        "calls": result.calls if result is not None and (solved or not derived) else None,
-        "seconds": result.seconds if result is not None and (solved or not derived) else None,
-        "program": domain.format(result.program) if solved else None,
-        "derived": derived,
-        "stopped_by_seconds": timed_out,
-    }
+    likelihood = None
     if domain.generative is not None:
-        record["ll_per_string"] = result.log_likelihood / len(task.examples) if solved else None
+        likelihood = {"ll_per_string": result.log_likelihood / len(task.examples) if solved else None}
         heldout = task.extra.get("heldout")
         if heldout:
             figures = heldout_score(result.program if solved else None, heldout, domain)
-            record.update(heldout_covered=figures.covered, heldout_ll_covered=figures.ll_covered,
-                          heldout_ll_smoothed=figures.ll_smoothed)
-    return record
+            likelihood.update(heldout_covered=figures.covered, heldout_ll_covered=figures.ll_covered,
+                              heldout_ll_smoothed=figures.ll_smoothed)
+    # A result read off a larger run: exact for a solved task; for an unsolved one the
+    # calls a run at this budget would spend are not known exactly.
+    known = result is not None and (solved or not derived)
+    return BenchRecord(method, task.id, budget, task.extra.get("length"), solved,
+                       result.calls if known else None, result.seconds if known else None,
+                       domain.format(result.program) if solved else None, derived, timed_out, likelihood)
 
 
-def _run_job(job: tuple[str, int, tuple[int, ...]]) -> list[dict]:
+def _run_job(job: tuple[str, int, tuple[int, ...]]) -> list[BenchRecord]:
     method, index, budgets = job
     task, config = _STATE["tasks"][index], _STATE["config"]
     model = None if method in MODEL_FREE_METHODS else _STATE["model"]
@@ -281,72 +251,6 @@ def _run_job(job: tuple[str, int, tuple[int, ...]]) -> list[dict]:
     return records
 
 
-def _derive(records: Sequence[dict], budget: int) -> dict | None:
-    """An anytime method's result at ``budget`` read off its results at other budgets,
-    where that is exact: solved within C calls means solved at every budget >= C and
-    unsolved below; unsolved at B' by calls alone means unsolved at every budget <= B'."""
-    for record in records:
-        if record["verified"]:
-            solved = record["calls"] <= budget
-            return {
-                **record,
-                "budget": budget,
-                "verified": solved,
-                "calls": record["calls"] if solved else None,
-                "seconds": record["seconds"] if solved else None,
-                "program": record["program"] if solved else None,
-                "derived": True,
-                "stopped_by_seconds": False,
-            }
-    for record in records:
-        if record["budget"] >= budget and not record["stopped_by_seconds"]:
-            return {**record, "budget": budget, "calls": None, "seconds": None, "derived": True}
-    return None
-
-
-def _throughput(records: Sequence[dict]) -> float | None:
-    runs = [r for r in records if not r["derived"] and r["calls"] is not None and r["seconds"]]
-    seconds = sum(r["seconds"] for r in runs)
-    return sum(r["calls"] for r in runs) / seconds if seconds > 0 else None
-
-
-def _is_record(record: object) -> bool:
-    """Whether a decoded line has the fields and types :func:`_record` writes."""
-    if not isinstance(record, dict):
-        return False
-    calls, seconds = record.get("calls"), record.get("seconds")
-    return (
-        isinstance(record.get("method"), str)
-        and isinstance(record.get("task"), str)
-        and type(record.get("budget")) is int
-        and all(type(record.get(k)) is bool for k in ("verified", "derived", "stopped_by_seconds"))
-        and (calls is None or type(calls) is int)
-        and (seconds is None or type(seconds) in (int, float))
-        and (record.get("program") is None or isinstance(record.get("program"), str))
-        and (not record["verified"] or (type(calls) is int and isinstance(record.get("program"), str)))
-    )
-
-
-def _read_results(path: Path) -> tuple[dict[tuple, dict], bool]:
-    """Results by (method, task, budget), first one kept; and whether a line was bad
-    (cut short by a kill, or damaged: that run is simply redone)."""
-    done: dict[tuple, dict] = {}
-    bad = False
-    if not path.exists():
-        return done, bad
-    with open(path, "rb") as handle:
-        for line in handle:
-            try:
-                record = json.loads(line.decode("utf-8"))
-            except (ValueError, RecursionError):  # not UTF-8, not JSON, too deep, too big a number
-                record = None
-            if not _is_record(record):
-                bad = True
-                continue
-            done.setdefault((record["method"], record["task"], record["budget"]), record)
-    return done, bad
-
-
 def _read_settings(path: Path) -> dict:
     try:
         settings = json.loads(path.read_bytes().decode("utf-8"))
@@ -370,92 +274,6 @@ def _settings(tasks_path: str, config: BenchConfig) -> dict:
         "domain": config.domain,
         "seed": config.seed,
     }
-
-
-def _summarise(records: Iterable[dict], tasks: Sequence[Task], config: BenchConfig) -> list[dict]:
-    by_key = {(r["method"], r["task"], r["budget"]): r for r in records}
-    lengths = sorted({t.extra["length"] for t in tasks if isinstance(t.extra.get("length"), int)})
-    rows = []
-    for method in config.methods:
-        for budget in sorted(config.budgets):
-            results = [by_key[(method, t.id, budget)] for t in tasks]
-            solved = [r for r in results if r["verified"]]
-            row = {
-                "method": method,
-                "budget": budget,
-                "solved": len(solved),
-                "total": len(results),
-                "solve_rate": len(solved) / len(results) if results else 0.0,
-                "median_calls_solved": statistics.median(r["calls"] for r in solved)
-                if solved
-                else None,
-                "stopped_by_seconds": sum(r["stopped_by_seconds"] for r in results),
-                "by_length": {},
-            }
-            if "ll_per_string" in (results[0] if results else {}):
-                row.update(_likelihood_summary(results))
-            for length in lengths:
-                group = [r for r, t in zip(results, tasks) if t.extra.get("length") == length]
-                ok = sum(r["verified"] for r in group)
-                row["by_length"][str(length)] = {
-                    "solved": ok,
-                    "total": len(group),
-                    "solve_rate": ok / len(group),
-                }
-            rows.append(row)
-    return rows
-
-
-def _mean(values: Iterable[float | None]) -> float | None:
-    kept = [v for v in values if v is not None]
-    return sum(kept) / len(kept) if kept else None
-
-
-def _likelihood_summary(results: Sequence[dict]) -> dict:
-    """Means over a generative task set: training log-likelihood per string over the
-    solved tasks; held-out covered fraction and smoothed log-likelihood per string over
-    every task with held-out strings (an unsolved task counts as covering none), and
-    log-likelihood per covered string over the tasks that cover some."""
-    heldout = [r for r in results if "heldout_covered" in r]
-    return {
-        "ll_per_string": _mean(r["ll_per_string"] for r in results),
-        "heldout_covered": _mean(r["heldout_covered"] for r in heldout),
-        "heldout_ll_covered": _mean(r["heldout_ll_covered"] for r in heldout),
-        "heldout_ll_smoothed": _mean(r["heldout_ll_smoothed"] for r in heldout),
-    }
-
-
-def format_table(rows: Sequence[dict]) -> str:
-    """The table as text: one line per method × budget, solve rate per length last.
-
-    Example:
-        >>> print(format_table([{"method": "enumerate", "budget": 100, "solved": 1, "total": 2,
-        ...     "solve_rate": 0.5, "median_calls_solved": 40, "by_length": {"1": {"solve_rate": 1.0}}}]))
-        method       budget   solved   rate  median calls  by length
-        enumerate       100      1/2  50.0%            40  1:100%
-    """
-    lines = [
-        f"{'method':<10} {'budget':>8} {'solved':>8} {'rate':>6}  {'median calls':>12}  by length"
-    ]
-    for r in rows:
-        median = "-" if r["median_calls_solved"] is None else f"{r['median_calls_solved']:g}"
-        lengths = " ".join(f"{k}:{v['solve_rate']:.0%}" for k, v in r["by_length"].items())
-        lines.append(
-            f"{r['method']:<10} {r['budget']:>8} {r['solved']:>4}/{r['total']:<3} {r['solve_rate']:>6.1%}"
-            f"  {median:>12}  {lengths}"
-        )
-    if any("ll_per_string" in r for r in rows):
-        lines += ["", f"{'method':<10} {'budget':>8}  {'train LL/str':>12}  {'held-out covered':>16}  "
-                      f"{'LL/covered str':>14}  {'smoothed LL/str':>15}"]
-
-        def cell(value, width, spec=".2f"):
-            return f"{'-' if value is None else format(value, spec):>{width}}"
-
-        for r in rows:
-            lines.append(f"{r['method']:<10} {r['budget']:>8}  {cell(r.get('ll_per_string'), 12)}  "
-                         f"{cell(r.get('heldout_covered'), 16, '.1%')}  {cell(r.get('heldout_ll_covered'), 14)}  "
-                         f"{cell(r.get('heldout_ll_smoothed'), 15)}")
-    return "\n".join(lines)
 
 
 def run_bench(
@@ -528,18 +346,18 @@ def run_bench(
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(settings_path, json.dumps(settings, indent=2) + "\n")
 
-    done, bad = _read_results(results_path)
+    done, bad = read_results(results_path)
     if bad:  # drop the cut line so that appends start on a fresh line
-        atomic_write_text(results_path, "".join(json.dumps(r) + "\n" for r in done.values()))
+        atomic_write_text(results_path, "".join(r.line() for r in done.values()))
 
     def anytime(method: str) -> bool:  # a generative task's best answer is not read off a larger run
         return method in ANYTIME_METHODS and domain.generative is None
 
     jobs = []
     reused = 0
-    known: dict[tuple[str, str], list[dict]] = {}
+    known: dict[tuple[str, str], list[BenchRecord]] = {}
     for record in done.values():
-        known.setdefault((record["method"], record["task"]), []).append(record)
+        known.setdefault((record.method, record.task), []).append(record)
     derived_now = []
     for method in config.methods:
         for index, task in enumerate(tasks):
@@ -549,7 +367,7 @@ def run_bench(
                     reused += 1
                     continue
                 derived = (
-                    _derive(known.get((method, task.id), []), budget)
+                    derive(known.get((method, task.id), []), budget)
                     if anytime(method)
                     else None
                 )
@@ -566,9 +384,9 @@ def run_bench(
                 jobs.extend((method, index, (b,)) for b in needed)
     if derived_now:
         with open(results_path, "a", encoding="utf-8") as sink:
-            sink.write("".join(json.dumps(r) + "\n" for r in derived_now))
+            sink.write("".join(r.line() for r in derived_now))
         for record in derived_now:
-            done[(record["method"], record["task"], record["budget"])] = record
+            done[record.key] = record
 
     workers = min(config.workers or os.cpu_count() or 1, max(len(jobs), 1))
     ran = 0
@@ -592,18 +410,16 @@ def run_bench(
         )
         for records in finished:
             for record in records:
-                sink.write(json.dumps(record) + "\n")
-                done.setdefault((record["method"], record["task"], record["budget"]), record)
+                sink.write(record.line())
+                done.setdefault(record.key, record)
             sink.flush()
             bar.update(1)
             ran += 1
 
-    rows = _summarise(done.values(), tasks, config)
+    rows = summarise(done.values(), tasks, methods=config.methods, budgets=config.budgets)
     wanted = {t.id for t in tasks}
     speed = {
-        method: _throughput(
-            [r for r in done.values() if r["method"] == method and r["task"] in wanted]
-        )
+        method: throughput([r for r in done.values() if r.method == method and r.task in wanted])
         for method in config.methods
     }
     table = {

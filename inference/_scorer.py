@@ -28,7 +28,7 @@ from worldmodel.datasets import Domain, Edit, InsertStatement, Program, Task, Va
 
 from worldmodel import Environments, Run
 
-__all__ = ["Scorer", "HeuristicScorer", "WorldModelScorer", "as_scorer", "output_distance"]
+__all__ = ["Scorer", "HeuristicScorer", "WorldModelScorer", "as_scorer", "load_scorer", "output_distance"]
 
 
 class Scorer(abc.ABC):
@@ -274,3 +274,27 @@ def as_scorer(model: object | None) -> Scorer:
     if isinstance(model, Scorer):
         return model
     return WorldModelScorer(model)
+
+
+SHIPPED_MODEL = "shipped"
+HEURISTIC_MODEL = "heuristic"
+
+
+def load_scorer(path: str | None, *, domain: str = "deepcoder") -> object:
+    """The scorer behind the learned methods, by name or path: a
+    :class:`~worldmodel.WorldModel`, or ``None`` for the hand-written heuristic.
+
+    Args:
+        path: ``"shipped"`` for the checkpoint that ships with the package for
+            ``domain`` (``WorldModel.default(domain=domain)``), ``"heuristic"`` or ``None`` for the hand-written
+            :class:`HeuristicScorer` (an ablation with no learning), else a checkpoint
+            path (with or without ``.json`` / ``.safetensors``).
+
+    Raises:
+        CheckpointError: the checkpoint is missing, corrupt or foreign (names the file).
+    """
+    if path is None or path == HEURISTIC_MODEL:
+        return None
+    from worldmodel import WorldModel
+
+    return WorldModel.default(domain=domain) if path == SHIPPED_MODEL else WorldModel.load(path)
