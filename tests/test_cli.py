@@ -80,7 +80,7 @@ def test_solve_usage_errors(tmp_path):
     unknown = runner.invoke(main, ["solve", tasks, "--method", "oracle"])
     assert (
         unknown.exit_code == 2
-        and "valid choices" in unknown.output
+        and "is not one of" in unknown.output and "'enumerate'" in unknown.output
         and "enumerate" in unknown.output
     )
     assert runner.invoke(main, ["solve", tasks, "--calls", "lots"]).exit_code == 2

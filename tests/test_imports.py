@@ -12,7 +12,7 @@ ALLOWED = {
     "worldmodel": {"worldmodel.datasets"},
     "worldmodel.inference": {"worldmodel.datasets", "worldmodel"},
 }
-CLI = "worldmodel/cli.py"  # on top: it may import every package, by public names
+CLI = "worldmodel/cli/"  # on top: its modules may import every package, by public names
 
 
 def _package_of(module: str) -> str:
@@ -33,7 +33,7 @@ def _imports(path: Path):
 def test_the_packages_import_one_way_and_only_public_names_of_each_other():
     wrong = []
     for folder, package in PACKAGES.items():
-        for path in sorted((ROOT / folder).glob("*.py")):
+        for path in sorted((ROOT / folder).rglob("*.py")):
             where = str(path.relative_to(ROOT))
             for line, module in _imports(path):
                 if module != "worldmodel" and not module.startswith("worldmodel."):
@@ -43,7 +43,7 @@ def test_the_packages_import_one_way_and_only_public_names_of_each_other():
                     continue
                 if any(part.startswith("_") for part in module.split(".")):
                     wrong.append(f"{where}:{line}: imports {module}, a private module of {target}")
-                elif where != CLI and target not in ALLOWED[package]:
+                elif not where.startswith(CLI) and target not in ALLOWED[package]:
                     wrong.append(f"{where}:{line}: {package} imports {module} against the direction")
     assert not wrong, "\n".join(wrong)
 
@@ -67,7 +67,7 @@ def _swallowed(path: Path):
 
 
 def test_no_broad_error_is_swallowed():
-    found = [f"{path.relative_to(ROOT)}:{line}" for folder in PACKAGES for path in sorted((ROOT / folder).glob("*.py"))
+    found = [f"{path.relative_to(ROOT)}:{line}" for folder in PACKAGES for path in sorted((ROOT / folder).rglob("*.py"))
              for line in _swallowed(path)]
     assert not found, "catch the typed error that is meant: " + ", ".join(found)
 
