@@ -88,13 +88,13 @@ def test_a_featurised_candidate_costs_once_when_kept(small_model):
 
 @pytest.mark.parametrize("method", sorted(SEARCHES))
 def test_the_model_never_runs_the_interpreter_during_search(method, small_model, monkeypatch):
-    import worldmodel._edit_features as edit_features
     import worldmodel._features as features
+    import worldmodel._runs as runs  # where the features' own (training) runs apply primitives
 
     def ran(*args, **kwargs):
         pytest.fail("the model ran the interpreter itself")
 
-    monkeypatch.setattr(edit_features, "apply_primitive", ran)
+    monkeypatch.setattr(runs, "apply_primitive", ran)
     monkeypatch.setattr(features.Featurizer, "one_step", ran)
     monkeypatch.setattr(features.Featurizer, "environments", ran)
     result = SEARCHES[method](TASKS[0], model=small_model, budget=Budget(calls=400, seconds=None), domain=deepcoder)
