@@ -48,13 +48,19 @@ class Vocabulary:
         """Id of each program token (computed once: encoding runs per program in training)."""
         return {t: i for i, t in enumerate(self.program_tokens)}
 
+    @cached_property
+    def _variable_ids(self) -> tuple[int, ...]:
+        """Id of ``v<i>`` at index i (no string formatting per argument in training)."""
+        ids = self.program_ids
+        return tuple(ids[t] for t in self.program_tokens if t[:1] == "v" and t[1:].isdigit())
+
     def encode_program(self, program: Program) -> list[int]:
         """Token ids ``<bos> types <sep> (primitive args)* <eos>`` of ``program``."""
         ids = self.program_ids
         out = [ids[BOS], *(ids[t.value] for t in program.input_types), ids[SEP]]
         for st in program.statements:
             out.append(ids[st.primitive])
-            out.extend(ids[f"v{a}"] for a in st.args)
+            out.extend(self._variable_ids[a] for a in st.args)
         out.append(ids[EOS])
         return out
 
