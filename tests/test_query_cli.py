@@ -128,3 +128,13 @@ def test_train_dynamics_only_writes_a_checkpoint_the_query_commands_read(tmp_pat
     query = _run(["query", "forward", "--program", SORT, "--input", "[[2, 1]]",
                   "--dynamics", str(tmp_path / "run" / "model")])
     assert query.exit_code == 0, query.output
+
+
+@pytest.mark.parametrize("verb", ["energy", "similarity"])
+def test_energy_and_similarity_refuse_generative_tasks(tmp_path, verb):
+    tasks = tmp_path / "concepts.jsonl"
+    tasks.write_text(json.dumps({"id": "digits", "domain": "regex", "kind": "generative",
+                                 "observations": ["12", "7"], "heldout": ["3"]}) + "\n")
+    result = _run(["query", verb, str(tasks), "--program", "a <- regex | b <- DIGIT a"])
+    assert result.exit_code == 2, result.output
+    assert f"query {verb}: domain 'regex' has generative tasks" in result.stderr

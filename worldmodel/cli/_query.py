@@ -101,6 +101,15 @@ def query_reverse(program_text, output_text, top_k, dynamics_path, domain_name):
     }))
 
 
+def _require_io_domain(domain, verb: str) -> None:
+    """Refuse ``verb`` on a generative domain: the energy and similarity heads compare a
+    program's outputs with the examples' outputs, which a generative task has not."""
+    if domain.generative is not None:
+        _fail(f"query {verb}: domain {domain.name!r} has generative tasks (observations, no outputs), and the "
+              f"{verb} head learns from input/output tasks; score a program on them by its exact log-likelihood "
+              f"with `worldmodel solve`")
+
+
 @query.command("energy")
 @click.argument("tasks_path", metavar="TASKS", type=click.Path(exists=True, dir_okay=False))
 @click.option("--program", "program_text", required=True, help="Program text.")
@@ -114,6 +123,7 @@ def query_energy(tasks_path, program_text, model_path, dynamics_path, domain_nam
     from worldmodel.inference import verify
 
     model = _load_query_model(model_path, dynamics_path, _domain(domain_name, tasks=tasks_path))
+    _require_io_domain(model.domain, "energy")
     program = _program(program_text, model.domain)
     fitting, errors = _fitting_tasks(tasks_path, program, model)
     for task, ood in fitting:
@@ -164,6 +174,7 @@ def query_similarity(tasks_path, program_text, model_path, dynamics_path, domain
     from worldmodel.datasets import ExecutionError
 
     model = _load_query_model(model_path, dynamics_path, _domain(domain_name, tasks=tasks_path))
+    _require_io_domain(model.domain, "similarity")
     program = _program(program_text, model.domain)
     fitting, errors = _fitting_tasks(tasks_path, program, model)
     for task, ood in fitting:
