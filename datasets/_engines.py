@@ -1,8 +1,9 @@
 """Engines: where independent units of work run, processes of this machine or a Ray cluster.
 
-Every unit the commands hand out (a ``generate`` block, a ``bench`` run) is a pure
-function of its arguments, ``(seed, index)`` among them, so the engine decides only
-where a unit runs, never what it gives: the results are the same bytes on either.
+Every unit the commands hand out (a ``generate`` block, a ``bench`` run, a task's
+search in a ``learn`` round) is a pure function of its arguments, ``(seed, index)``
+among them, so the engine decides only where a unit runs, never what it gives: the
+results are the same bytes on either.
 The local engine is the standard library's process pools; Ray is optional
 (``pip install 'worldmodel[ray]'``) and imported only when an engine of kind
 ``"ray"`` starts.
