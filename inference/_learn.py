@@ -246,7 +246,9 @@ def learn(tasks: Sequence[Task], model, domain: Domain, *, config: LearnConfig, 
             once, on processes of this machine (``Engine()``) or on a Ray cluster
             (``Engine("ray")``), and ``domain`` is found by its name in
             ``worldmodel.datasets.DOMAINS`` there. The files written are the same
-            bytes with any engine and any ``workers``; a run resumes on another.
+            bytes with any engine and any ``workers`` (with ``config.seconds`` set, a
+            search stops by the clock, on any engine as in this process); a run
+            resumes on another.
         workers: searches at once with ``engine`` (default 1).
 
     Raises:
