@@ -1,8 +1,9 @@
 """Engines: where independent units of work run, processes of this machine or a Ray cluster.
 
-Every unit the commands hand out (a ``generate`` block, a ``bench`` run) is a pure
-function of its arguments, ``(seed, index)`` among them, so the engine decides only
-where a unit runs, never what it gives: the results are the same bytes on either.
+Every unit the commands hand out (a ``generate`` block, a ``bench`` run, a task's
+search in a ``learn`` round) is a pure function of its arguments, ``(seed, index)``
+among them, so the engine decides only where a unit runs, never what it gives: the
+results are the same bytes on either.
 The local engine is the standard library's process pools; Ray is optional
 (``pip install 'worldmodel[ray]'``) and imported only when an engine of kind
 ``"ray"`` starts.
@@ -81,15 +82,30 @@ class Engine:
             ) as pool:
                 yield pool
             return
+        with self.session(workers):
+            yield _RayExecutor(_import_ray(), initializer, initargs)
+
+    @contextlib.contextmanager
+    def session(self, workers: int) -> Iterator[None]:
+        """Hold the engine across several executors, so that each need not start it again.
+
+        A command that opens one executor after another (``learn``: one a round, each
+        with that round's model) starts a Ray once, here, and its executors join it;
+        without a session each would start and stop one. A Ray already running (this
+        process called ``ray.init``) is used and left running. The local engine has
+        nothing to hold.
+        """
+        if self.kind == "local":
+            yield
+            return
         ray = _import_ray()
         started = not ray.is_initialized()
         if started:
             # A local Ray gets as many CPUs as workers asked for; a cluster has its own.
             ray.init(address=self.address, num_cpus=workers if self.address is None else None,
                      include_dashboard=False, configure_logging=False)
-        pool = _RayExecutor(ray, initializer, initargs)
         try:
-            yield pool
+            yield
         finally:
             if started:
                 ray.shutdown()
@@ -144,14 +160,18 @@ def _import_ray():
 _READY: dict = {"run": None}
 
 
-def _call_in_worker(run: str, initializer: Callable | None, initargs: tuple, fn: Callable, args: tuple):
+def _call_in_worker(run: str, initializer: Callable | None, initargs: list, fn: Callable, args: tuple):
     """One unit on a Ray worker, after the run's initializer if this process has not run it.
 
     Ray reuses worker processes across runs and interleaves runs' units, so a
     process remembers which run it last set up and sets up again when that changes.
+    ``initargs`` is ``[reference]`` to them in Ray's object store: inside a list Ray
+    does not fetch it for every unit, only here, once a process.
     """
     if initializer is not None and _READY["run"] != run:
-        initializer(*initargs)
+        import ray
+
+        initializer(*ray.get(initargs[0]))
         _READY["run"] = run
     return fn(*args)
 
@@ -167,7 +187,8 @@ class _RayExecutor(concurrent.futures.Executor):
     def __init__(self, ray, initializer: Callable | None, initargs: tuple):
         self._remote = ray.remote(_call_in_worker)
         self._run = uuid.uuid4().hex
-        self._initializer, self._initargs = initializer, initargs
+        # Stored once: a model among the initargs is then sent to each node once, not with every unit.
+        self._initializer, self._initargs = initializer, [ray.put(initargs) if initializer is not None else None]
 
     def submit(self, fn, /, *args, **kwargs) -> concurrent.futures.Future:
         if kwargs:

@@ -24,22 +24,33 @@ Each round (Hewitt, Le & Tenenbaum 2020, with the exact simulator as the likelih
 A rerun with the same ``out`` resumes after the last finished round; every search and
 draw is seeded by (seed, round, task), so a run killed at any moment and rerun gives
 the memories and model of an uninterrupted one.
+
+The wake phase's searches, one unit a task, may run on an
+:class:`~worldmodel.datasets.Engine` (processes of this machine, or a Ray cluster),
+each worker loading the round's model once. A unit is a pure function of (seed,
+round, task, the round's model and memories), and the main process merges the results
+in task order, so the engine and the number of workers change the speed, not the
+files; the library and replay stay in the main process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import random
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 from worldmodel.datasets import (
+    DOMAINS,
     Domain,
+    Engine,
     Program,
     SamplingError,
     Task,
@@ -151,21 +162,109 @@ def _neighbours_that_solve(task: Task, remembered: Sequence[Program], domain: Do
     return found
 
 
+@dataclass
+class _Wake:
+    """One round's wake phase: :meth:`search` is the unit of work, a task's searches."""
+
+    tasks: Sequence[Task]
+    model: object
+    domain: Domain
+    config: LearnConfig
+    round: int
+
+    def __post_init__(self) -> None:
+        self.skilled = self.domain.with_skills(self.model.skills)  # expands what the search wrote with skills
+
+    def search(self, job: tuple[int, tuple[Program, ...]]) -> tuple[int, list[Program], bool]:
+        """Task ``i``'s new verified programs (base primitives) and whether the search
+        found one with skills, for ``job = (i, its remembered programs)``."""
+        i, remembered = job
+        task, config = self.tasks[i], self.config
+        budget = Budget(calls=config.calls, seconds=config.seconds)
+        if remembered:
+            return i, _neighbours_that_solve(task, remembered, self.domain, budget), False
+        result = solve(task, self.model, config.method, budget=budget, domain=self.domain,
+                       seed=config.seed + 1_000_003 * self.round + i)
+        if not result.verified:
+            return i, [], False
+        base = self.skilled.expand(result.program)
+        return i, [base], result.program != base
+
+
+# This worker process's wake phase, set by _start_wake (not sent with every unit).
+_WAKE: dict = {}
+
+
+def _start_wake(checkpoint: dict[str, bytes], domain: str, tasks: Sequence[Task], config: LearnConfig,
+                round: int) -> None:
+    # One search per process already uses every core; torch's threads on top would
+    # oversubscribe them (as in bench's workers).
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as folder:
+        for name, data in checkpoint.items():
+            Path(folder, name).write_bytes(data)
+        model = WorldModel.load(Path(folder, "model"))
+    model.eval()
+    _WAKE["wake"] = _Wake(tasks, model, DOMAINS[domain], config, round)
+
+
+def _search_in_worker(job: tuple[int, tuple[Program, ...]]) -> tuple[int, list[Program], bool]:
+    return _WAKE["wake"].search(job)
+
+
+def _checkpoint(model) -> dict[str, bytes]:
+    """``model`` as the bytes of its checkpoint files, what a worker loads it from
+    (a model holds functions, which do not pickle; a checkpoint is its exact weights)."""
+    with tempfile.TemporaryDirectory() as folder:
+        save_model(model, Path(folder, "model"))
+        return {path.name: path.read_bytes() for path in Path(folder).iterdir()}
+
+
+@contextlib.contextmanager
+def _searched(wake: _Wake, jobs: list, *, engine: Engine | None, workers: int) -> Iterator[Iterator]:
+    """The results of ``wake.search`` on ``jobs``, in the order they finish: in this
+    process without an engine, else on ``engine``'s workers, each loading the model once."""
+    if engine is None:
+        yield map(wake.search, jobs)
+        return
+    initargs = (_checkpoint(wake.model), wake.domain.name, wake.tasks, wake.config, wake.round)
+    with engine.map_unordered(_search_in_worker, jobs, workers=workers, initializer=_start_wake,
+                              initargs=initargs) as finished:
+        yield finished
+
+
 def learn(tasks: Sequence[Task], model, domain: Domain, *, config: LearnConfig, out: str | os.PathLike,
-          progress: bool = True) -> list[dict]:
+          progress: bool = True, engine: Engine | None = None, workers: int = 1) -> list[dict]:
     """Run (or resume) ``config.rounds`` rounds on ``tasks``; return each round's summary.
 
     Any ``program`` a task carries is ignored. ``model`` is trained in place; the
     memories are in ``out/round-<r>/memory.json`` (:class:`~worldmodel.TaskMemories`).
 
+    Args:
+        engine: where the wake phase's searches run (default ``None``: in this
+            process, one after another). With an engine, ``workers`` of them run at
+            once, on processes of this machine (``Engine()``) or on a Ray cluster
+            (``Engine("ray")``), and ``domain`` is found by its name in
+            ``worldmodel.datasets.DOMAINS`` there. The files written are the same
+            bytes with any engine and any ``workers`` (with ``config.seconds`` set, a
+            search stops by the clock, on any engine as in this process); a run
+            resumes on another.
+        workers: searches at once with ``engine`` (default 1).
+
     Raises:
-        ValueError: no tasks, duplicate task ids, or an ``out`` written by another config.
+        ValueError: no tasks, duplicate task ids, an ``out`` written by another config,
+            ``workers`` < 1, or an engine with a ``domain`` that is not registered.
     """
     if not tasks:
         raise ValueError("learn: no tasks")
     ids = [task.id for task in tasks]
     if len(set(ids)) != len(ids):
         raise ValueError("learn: task ids must be distinct")
+    if workers < 1:
+        raise ValueError(f"learn: workers must be >= 1, got {workers}")
+    if engine is not None and DOMAINS.get(domain.name) is not domain:
+        raise ValueError(f"learn: with an engine the workers find the domain by name, and {domain.name!r} is not "
+                         "registered; call worldmodel.datasets.register_domain on it first, or give no engine")
     tasks = [replace(task, program=None) for task in tasks]
     out = Path(out)
     state_path = out / "state.json"
@@ -180,50 +279,64 @@ def learn(tasks: Sequence[Task], model, domain: Domain, *, config: LearnConfig, 
         model.load_state_dict(saved.state_dict())
         memories = TaskMemories.load(last / "memory.json", domain)
         summaries, first = state["summaries"], state["round"] + 1
-    budget = Budget(calls=config.calls, seconds=config.seconds)
-    for r in range(first, config.rounds):
-        model.eval()
-        skilled = domain.with_skills(model.skills)
-        new = found_with_skills = 0
-        for i, task in enumerate(tqdm(tasks, desc=f"round {r + 1}/{config.rounds}", disable=not progress)):
-            remembered = memories[task.id].programs
-            if remembered:
-                found = _neighbours_that_solve(task, remembered, domain, budget)
-            else:
-                result = solve(task, model, config.method, budget=budget, domain=domain,
-                               seed=config.seed + 1_000_003 * r + i)
-                found = [skilled.expand(result.program)] if result.verified else []
-                new += bool(found)
-                found_with_skills += bool(found) and result.program != found[0]
-            memories = memories.merge(task.id, [(p, log_prior(model, task, p)) for p in found])
-        solved = memories.solved()
-        best = [compress_with(memories[task_id].entries[0].program, model.skills, skilled.primitives)
-                for task_id in solved]
-        if config.skills:
-            grown, _ = learn_skills(best, skilled.primitives, max_skills=config.skills, start=len(model.skills))
-            model.add_skills(grown)
+    with engine.session(workers) if engine is not None else contextlib.nullcontext():
+        for r in range(first, config.rounds):
+            model.eval()
+            memories, new, found_with_skills = _wake_round(_Wake(tasks, model, domain, config, r), memories,
+                                                           engine=engine, workers=workers, progress=progress)
             skilled = domain.with_skills(model.skills)
-        generator = torch.Generator().manual_seed(config.seed + r)
-        replay = [replace(task, program=compress_with(memories[task.id].sample(1, generator=generator)[0],
-                                                      model.skills, skilled.primitives))
-                  for task in tasks if task.id in solved]
-        dreamt = fantasies(skilled, count=config.fantasies, seed=config.seed + 7_919 * r)
-        if replay or dreamt:
-            fit(model, replay + dreamt, [], TrainConfig(epochs=config.replay_epochs, batch_size=min(64, len(replay) + len(dreamt)),
-                                               lr=config.replay_lr, warmup=0, only="primitives", valid_limit=0,
-                                               workers=0, seed=config.seed + r), progress=False)
-        names = {skill.name for skill in model.skills}
-        using = sum(any(st.primitive in names for st in task.program.statements) for task in replay)
-        summary = {"round": r + 1, "solved": len(solved), "new": new, "tasks": len(tasks), "skills": len(model.skills),
-                   "new_calling_skills": found_with_skills, "replayed_calling_skills": using}
-        summaries.append(summary)
-        folder = out / f"round-{r}"
-        folder.mkdir(parents=True, exist_ok=True)
-        save_model(model, folder / "model")
-        memories.save(folder / "memory.json", domain)
-        atomic_write_text(folder / "library.json", library_to_json(model.skills, domain.primitives) + "\n")
-        atomic_write_text(state_path, json.dumps({"round": r, "config": asdict(config), "summaries": summaries}) + "\n")
-        if progress:
-            print(f"round {r + 1}: solved {len(solved)}/{len(tasks)} ({new} new, {found_with_skills} of them calling "
-                  f"skills), library {len(model.skills)} skills", flush=True)
+            solved = memories.solved()
+            best = [compress_with(memories[task_id].entries[0].program, model.skills, skilled.primitives)
+                    for task_id in solved]
+            if config.skills:
+                grown, _ = learn_skills(best, skilled.primitives, max_skills=config.skills, start=len(model.skills))
+                model.add_skills(grown)
+                skilled = domain.with_skills(model.skills)
+            generator = torch.Generator().manual_seed(config.seed + r)
+            replay = [replace(task, program=compress_with(memories[task.id].sample(1, generator=generator)[0],
+                                                          model.skills, skilled.primitives))
+                      for task in tasks if task.id in solved]
+            dreamt = fantasies(skilled, count=config.fantasies, seed=config.seed + 7_919 * r)
+            if replay or dreamt:
+                fit(model, replay + dreamt, [], TrainConfig(epochs=config.replay_epochs, batch_size=min(64, len(replay) + len(dreamt)),
+                                                   lr=config.replay_lr, warmup=0, only="primitives", valid_limit=0,
+                                                   workers=0, seed=config.seed + r), progress=False)
+            names = {skill.name for skill in model.skills}
+            using = sum(any(st.primitive in names for st in task.program.statements) for task in replay)
+            summary = {"round": r + 1, "solved": len(solved), "new": new, "tasks": len(tasks), "skills": len(model.skills),
+                       "new_calling_skills": found_with_skills, "replayed_calling_skills": using}
+            summaries.append(summary)
+            folder = out / f"round-{r}"
+            folder.mkdir(parents=True, exist_ok=True)
+            save_model(model, folder / "model")
+            memories.save(folder / "memory.json", domain)
+            atomic_write_text(folder / "library.json", library_to_json(model.skills, domain.primitives) + "\n")
+            atomic_write_text(state_path, json.dumps({"round": r, "config": asdict(config), "summaries": summaries}) + "\n")
+            if progress:
+                print(f"round {r + 1}: solved {len(solved)}/{len(tasks)} ({new} new, {found_with_skills} of them calling "
+                      f"skills), library {len(model.skills)} skills", flush=True)
     return summaries
+
+
+def _wake_round(wake: _Wake, memories: TaskMemories, *, engine: Engine | None, workers: int,
+                progress: bool) -> tuple[TaskMemories, int, int]:
+    """``memories`` with every task's programs of this round's searches, merged in task
+    order (so however the searches ran, the same memories); the tasks newly solved,
+    and how many of those by a program calling skills."""
+    tasks = wake.tasks
+    jobs = [(i, memories[task.id].programs) for i, task in enumerate(tasks)]
+    found: dict[int, tuple[list[Program], bool]] = {}
+    # The workers start before the progress bar's monitor thread: the local engine forks them.
+    with _searched(wake, jobs, engine=engine, workers=workers) as finished:
+        bar = tqdm(finished, total=len(jobs), desc=f"round {wake.round + 1}/{wake.config.rounds}",
+                   disable=not progress)
+        for i, programs, with_skills in bar:
+            found[i] = programs, with_skills
+    new = found_with_skills = 0
+    for i, task in enumerate(tasks):
+        programs, with_skills = found[i]
+        if not jobs[i][1]:
+            new += bool(programs)
+            found_with_skills += with_skills
+        memories = memories.merge(task.id, [(p, log_prior(wake.model, task, p)) for p in programs])
+    return memories, new, found_with_skills

@@ -1,7 +1,8 @@
-"""``--engine ray``: ``generate`` and ``bench`` give on a (local) Ray what they give on
-local processes; without Ray the option fails with the install command."""
+"""``--engine ray``: ``generate``, ``bench`` and ``learn`` give on a (local) Ray what they
+give on local processes; without Ray the option fails with the install command."""
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -59,9 +60,33 @@ def test_generate_and_bench_on_ray_match_local_processes(ray_session, tmp_path):
     assert json.loads((tmp_path / "bench-ray" / "bench.json").read_text())["machine"]["engine"] == "ray"
 
 
+def test_learn_on_ray_writes_the_bytes_of_one_local_process(ray_session, tmp_path):
+    sys.path.insert(0, str(Path(__file__).parent / "inference"))
+    from learn_pools import motif_pool
+    from worldmodel.datasets import deepcoder, write_tasks
+
+    tasks = tmp_path / "tasks.jsonl"
+    write_tasks(tasks, motif_pool(), deepcoder)  # round 1 finds a skill, so round 2's workers need the new model
+    learn = ["learn", tasks, "--rounds", "2", "--calls", "1500", "--capacity", "3", "--fantasies", "100",
+             "--no-progress"]
+    local = _invoke(*learn, "--out", tmp_path / "local")
+    ray = _invoke(*learn, "--engine", "ray", "--workers", "2", "--out", tmp_path / "ray")
+    files = _files(tmp_path / "local")
+    # Every file: models, memories, libraries and state.json with the summaries; none has a clock field.
+    assert len(files) == 1 + 2 * 4 and _files(tmp_path / "ray") == files
+    assert ray.stdout == local.stdout and '"new_calling_skills": 0' not in local.stdout.splitlines()[-1]
+    # The replay's epoch lines on stderr: equal but for the rates, the wall-clock fields.
+    assert _without_rates(ray.stderr) == _without_rates(local.stderr) and "primitives=" in local.stderr
+
+
+def _without_rates(log: str) -> str:
+    return re.sub(r"\b(spec_)?tasks_per_second=[0-9.]+", r"\1tasks_per_second=-", log)
+
+
 def test_ray_engine_without_ray_names_the_install(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if it were not installed
-    for command in (["generate", "--count", "10", "--out", tmp_path / "phi"], ["bench", __file__, "--out", tmp_path / "b"]):
+    for command in (["generate", "--count", "10", "--out", tmp_path / "phi"], ["bench", __file__, "--out", tmp_path / "b"],
+                    ["learn", __file__, "--out", tmp_path / "l"]):
         result = CliRunner().invoke(main, [*map(str, command), "--engine", "ray"])
         assert result.exit_code == 2, result.output
         assert RAY_INSTALL in result.output

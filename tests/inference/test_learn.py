@@ -1,6 +1,7 @@
 """Memoised Wake-Sleep rounds: every remembered program solves its task, replay moves
 only the primitive head, a run killed with SIGKILL and rerun ends where an uninterrupted
-one does, and bad input is refused."""
+one does, the searches on two worker processes write the files one process does, and
+bad input is refused."""
 
 import json
 import os
@@ -8,12 +9,13 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 from learn_pools import motif_pool
-from worldmodel.datasets import deepcoder, library_from_json, read_tasks, write_tasks
+from worldmodel.datasets import Engine, deepcoder, library_from_json, read_tasks, write_tasks
 from worldmodel.inference import Budget, LearnConfig, Simulator, learn
 
 from worldmodel import TaskMemories, WorldModel
@@ -77,12 +79,33 @@ def test_a_run_killed_mid_round_and_rerun_ends_as_an_uninterrupted_one(tmp_path)
     assert summaries == json.loads((whole / "state.json").read_text())["summaries"] and summaries[-1]["skills"] >= 1
 
 
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_searches_on_two_worker_processes_write_the_bytes_one_process_does(tmp_path):
+    config = LearnConfig(rounds=2, calls=1500, capacity=3, fantasies=100)
+    serial = learn(motif_pool(), WorldModel.default(), deepcoder, config=config, out=tmp_path / "one", progress=False)
+    spread = learn(motif_pool(), WorldModel.default(), deepcoder, config=config, out=tmp_path / "two", progress=False,
+                   engine=Engine(), workers=2)
+    assert spread == serial and serial[1]["new_calling_skills"] >= 1  # round 2's workers had the round-1 skills
+    one = _files(tmp_path / "one")
+    # Every file: the models, memories, libraries and state.json (which holds the summaries).
+    assert len(one) == 1 + 2 * 4 and _files(tmp_path / "two") == one
+
+
 def test_bad_input_is_refused(tmp_path):
     with pytest.raises(ValueError, match="rounds"):
         LearnConfig(rounds=0)
     with pytest.raises(ValueError, match="method"):
         LearnConfig(method="nope")
     tasks = _pool(2)
+    with pytest.raises(ValueError, match="workers"):
+        learn(tasks, WorldModel.default(), deepcoder, config=LearnConfig(rounds=1, calls=10), out=tmp_path / "w",
+              progress=False, engine=Engine(), workers=0)
+    with pytest.raises(ValueError, match="register_domain"):  # a workers' process finds the domain by name
+        learn(tasks, WorldModel.default(), replace(deepcoder), config=LearnConfig(rounds=1, calls=10),
+              out=tmp_path / "d", progress=False, engine=Engine(), workers=2)
     with pytest.raises(ValueError, match="distinct"):
         learn([tasks[0], tasks[0]], WorldModel.default(), deepcoder, config=LearnConfig(rounds=1, calls=10),
               out=tmp_path / "a", progress=False)

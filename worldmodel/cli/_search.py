@@ -212,19 +212,25 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, output_format,
 @_MODEL_OPTION
 @click.option("--seed", type=click.IntRange(min=0, max=2**62), default=0, show_default=True)
 @click.option("--progress/--no-progress", default=True, show_default=True)
+@click.option("--workers", type=_WORKERS, default=None,
+              help="Searches of a round at once: processes, or Ray tasks (default: with --engine local 1, in this "
+              "process; with --engine ray all cores). The results are the same.")
+@_engine_options
 def learn(tasks, rounds, calls, capacity, method, skills, replay_epochs, replay_lr, fantasies, out, domain_name, model,
-          seed, progress):
+          seed, progress, workers, engine_kind, address):
     """Learn from TASKS (a task file; any program field is ignored) by Memoised Wake-Sleep.
 
     Each round searches every task with the current model, remembers the best verified
     programs of each, grows a skill library from them (the model's vocabulary grows with
     it, and guided search calls the skills), and trains the primitive head on draws from
     the memories. `worldmodel solve --model OUT/round-R/model` uses the skills. Rounds
-    are saved atomically in OUT; after a kill, the same command resumes. Exit code 2 for
-    a usage error (an empty task file, an OUT of another config), 1 if a line was
+    are saved atomically in OUT; after a kill, the same command resumes (with any
+    --engine and --workers: they change the speed, not the files). Exit code 2 for a
+    usage error (an empty task file, an OUT of another config), 1 if a line was
     malformed (it is skipped).
     """
     import json
+    import os
 
     from worldmodel import CheckpointError
     from worldmodel.datasets import read_tasks
@@ -232,6 +238,9 @@ def learn(tasks, rounds, calls, capacity, method, skills, replay_epochs, replay_
     from worldmodel.inference import learn as learn_tasks
 
     domain = _domain(domain_name, tasks=tasks)
+    engine = _engine(engine_kind, address)
+    if workers is None:
+        workers = 1 if engine.kind == "local" else os.cpu_count() or 1
     found = read_tasks(tasks, domain)
     for error in found.errors:
         click.echo(str(error), err=True)
@@ -249,7 +258,10 @@ def learn(tasks, rounds, calls, capacity, method, skills, replay_epochs, replay_
     config = LearnConfig(rounds=rounds, calls=calls, capacity=capacity, method=method, skills=skills,
                          replay_epochs=replay_epochs, replay_lr=replay_lr, fantasies=fantasies, seed=seed)
     try:
-        summaries = learn_tasks(found.tasks, loaded, domain, config=config, out=out, progress=progress)
+        # One local worker is this process: the searches run as they did before there were engines.
+        on = engine if workers > 1 or engine.kind != "local" else None
+        summaries = learn_tasks(found.tasks, loaded, domain, config=config, out=out, progress=progress, engine=on,
+                                workers=workers)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     for summary in summaries:
