@@ -5,6 +5,7 @@ from ._bayes_opt import BayesOptResult, minimize_gp
 from ._bench import BenchConfig, BenchReport, run_bench
 from ._bench_table import format_table
 from ._benchplot import plot_bench
+from ._chain_diagnostics import ChainDiagnostics, program_chain_diagnostics
 from ._checks import CheckResult, SamplerCheckError, check_continuous, check_samples, check_seed
 from ._distinguish import Question, alternative_programs, distinguish
 from ._edit_kernel import EditMetropolisKernel, EditProposal, UniformEditProposal
@@ -125,6 +126,8 @@ __all__ = [
     "EditProposal",
     "UniformEditProposal",
     "EditMetropolisKernel",
+    "ChainDiagnostics",
+    "program_chain_diagnostics",
     "LATENT_KERNELS",
     "JitteredHMC",
     "LatentSamples",

@@ -105,8 +105,11 @@ class UniformEditProposal:
 class EditMetropolisKernel(MCMCKernel):
     """Metropolis–Hastings over programs, for ``pyro.infer.MCMC``.
 
-    The sample site is ``"program"``: a ``(width,)`` long tensor of token ids padded
-    with 0 (``<pad>``); :meth:`encode` and :meth:`decode_samples` convert.
+    The sample site is ``"program"``: a ``(width,)`` float tensor of token ids padded
+    with 0 (``<pad>``); :meth:`encode` and :meth:`decode_samples` convert. Float, not
+    long, so that ``MCMC.summary()`` (which takes means) works: its per-position
+    ``n_eff`` and ``r_hat`` flag chains that settle on different programs. For one
+    number per draw, :func:`~worldmodel.inference.program_chain_diagnostics`.
 
     Args:
         energy: ``E(φ) -> float``; ``math.inf`` is allowed (never accepted).
@@ -175,7 +178,8 @@ class EditMetropolisKernel(MCMCKernel):
         self._current: tuple[torch.Tensor, Program, float] | None = None
 
     def encode(self, program: Program) -> torch.Tensor:
-        """The state tensor of ``program``, shape ``(width,)``, dtype long.
+        """The state tensor of ``program``, shape ``(width,)``, float token ids (exact:
+        ids are far below 2²⁴).
 
         Raises:
             ValueError: other input types than the kernel's, or too many statements.
@@ -185,11 +189,11 @@ class EditMetropolisKernel(MCMCKernel):
         if len(program) > self.max_length:
             raise ValueError(f"program has {len(program)} statements, more than max_length={self.max_length}")
         ids = self.vocabulary.encode_program(program)
-        return torch.tensor(ids + [0] * (self.width - len(ids)), dtype=torch.long)
+        return torch.tensor(ids + [0] * (self.width - len(ids)), dtype=torch.float)
 
     def decode(self, state: torch.Tensor) -> Program:
         """The program of one state tensor, shape ``(width,)``."""
-        return self.vocabulary.decode_program(state.tolist())
+        return self.vocabulary.decode_program([int(i) for i in state.tolist()])
 
     def decode_samples(self, samples: torch.Tensor) -> list[Program]:
         """Programs of stacked draws, shape ``(N, width)`` (``mcmc.get_samples()["program"]``)."""
@@ -197,10 +201,10 @@ class EditMetropolisKernel(MCMCKernel):
         decoded: dict[tuple[int, ...], Program] = {}
         out = []
         for row in samples.tolist():
-            key = tuple(row)
+            key = tuple(int(i) for i in row)
             program = decoded.get(key)
             if program is None:
-                program = decoded[key] = self.vocabulary.decode_program(row)
+                program = decoded[key] = self.vocabulary.decode_program(list(key))
             out.append(program)
         return out
 
