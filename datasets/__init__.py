@@ -24,6 +24,7 @@ from ._edits import (
 )
 from ._engines import ENGINES, RAY_INSTALL, Engine
 from ._errors import (
+    ConfigError,
     DatasetError,
     DomainError,
     EditError,
@@ -102,8 +103,14 @@ from ._tasks import (
 )
 from ._throughput import InterpreterThroughput, interpreter_throughput
 from ._tokens import Vocabulary
+from ._validation import require_at_least, require_choice, require_fraction, require_positive
 
 __all__ = [
+    "ConfigError",
+    "require_at_least",
+    "require_choice",
+    "require_fraction",
+    "require_positive",
     "InterpreterThroughput",
     "interpreter_throughput",
     "from_exedec",
