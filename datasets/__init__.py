@@ -66,7 +66,6 @@ from ._phi_reader import (
     select_tasks,
 )
 from ._probe import Behaviour, DigestSet, behaviour, probe_inputs, probe_outputs
-from ._processes import die_with_parent
 from ._program import (
     Primitive,
     Program,
@@ -160,7 +159,6 @@ __all__ = [
     "MAX_LINE_BYTES",
     "OutputError",
     "SamplingError",
-    "die_with_parent",
     "TaskFile",
     "Task",
     "Bounds",
