@@ -24,6 +24,7 @@ from ._edits import (
 )
 from ._engines import ENGINES, RAY_INSTALL, Engine
 from ._errors import (
+    ConfigError,
     DatasetError,
     DomainError,
     EditError,
@@ -65,7 +66,6 @@ from ._phi_reader import (
     select_tasks,
 )
 from ._probe import Behaviour, DigestSet, behaviour, probe_inputs, probe_outputs
-from ._processes import die_with_parent
 from ._program import (
     Primitive,
     Program,
@@ -102,8 +102,14 @@ from ._tasks import (
 )
 from ._throughput import InterpreterThroughput, interpreter_throughput
 from ._tokens import Vocabulary
+from ._validation import require_at_least, require_choice, require_fraction, require_positive
 
 __all__ = [
+    "ConfigError",
+    "require_at_least",
+    "require_choice",
+    "require_fraction",
+    "require_positive",
     "InterpreterThroughput",
     "interpreter_throughput",
     "from_exedec",
@@ -153,7 +159,6 @@ __all__ = [
     "MAX_LINE_BYTES",
     "OutputError",
     "SamplingError",
-    "die_with_parent",
     "TaskFile",
     "Task",
     "Bounds",

@@ -20,6 +20,7 @@ __all__ = [
     "SamplingError",
     "OutputError",
     "EngineError",
+    "ConfigError",
 ]
 
 
@@ -43,6 +44,15 @@ class ExecutionError(WorldModelError):
         super().__init__(f"{reason} (at {where})")
         self.reason = reason
         self.statement = statement
+
+
+class ConfigError(WorldModelError, ValueError):
+    """A config field has an invalid value; the message names the field and the fix.
+
+    Raised by every ``*Config`` dataclass (and the other validated option dataclasses,
+    such as ``Bounds`` and ``Budget``) when it is built, so a bad option fails where it
+    is given rather than deep inside a run.
+    """
 
 
 class DomainError(WorldModelError, ValueError):

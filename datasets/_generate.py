@@ -41,13 +41,14 @@ import numpy as np
 
 from ._domain import INPUT_DISTRIBUTIONS, Domain, InputConfig
 from ._engines import Engine
-from ._errors import DatasetError
+from ._errors import ConfigError, DatasetError
 from ._files import atomic_write_text
 from ._motifs import motif_bank, motif_program
 from ._phi_reader import FORMAT, WORK, read_manifest, verify_shards
 from ._probe import DigestSet, behaviour, probe_inputs
 from ._registry import DOMAINS
 from ._tasks import Task, task_to_json
+from ._validation import require_at_least, require_fraction
 
 __all__ = [
     "GenerateConfig",
@@ -115,32 +116,30 @@ class GenerateConfig:
 
     def __post_init__(self) -> None:
         if self.domain not in DOMAINS:
-            raise ValueError(f"domain {self.domain!r} is unknown; choose one of {sorted(DOMAINS)}")
-        for name in ("count", "min_length", "examples", "shard_size", "block_size", "probes", "example_tries", "window"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+            raise ConfigError(f"GenerateConfig.domain {self.domain!r} is unknown; choose one of {sorted(DOMAINS)}")
+        require_at_least(self, 1, "count", "min_length", "examples", "shard_size", "block_size", "probes",
+                         "example_tries", "window")
         if self.min_examples is not None and not 1 <= self.min_examples <= self.examples:
-            raise ValueError(f"min_examples must be in [1, examples={self.examples}], got {self.min_examples}")
+            raise ConfigError(f"GenerateConfig.min_examples must be in [1, examples={self.examples}] or None, "
+                              f"got {self.min_examples}")
         unknown = [name for name in self.inputs if name != OWN_INPUTS and name not in INPUT_DISTRIBUTIONS]
         if not self.inputs or unknown:
-            raise ValueError(f"inputs must name input distributions among {[OWN_INPUTS, *sorted(INPUT_DISTRIBUTIONS)]}, "
-                             f"got {list(self.inputs)}")
+            raise ConfigError(f"GenerateConfig.inputs must name input distributions among "
+                              f"{[OWN_INPUTS, *sorted(INPUT_DISTRIBUTIONS)]}, got {list(self.inputs)}")
         if self.max_length < self.min_length:
-            raise ValueError(f"max_length {self.max_length} < min_length {self.min_length}")
+            raise ConfigError(f"GenerateConfig.max_length {self.max_length} < min_length {self.min_length}; "
+                              "raise max_length or lower min_length")
         if not self.splits:
-            raise ValueError("give at least one split, e.g. train=1")
+            raise ConfigError("GenerateConfig.splits is empty; give at least one split, e.g. train=1")
         names = [n for n, _ in self.splits]
         if len(set(names)) != len(names) or not all(n.isidentifier() for n in names):
-            raise ValueError(f"split names must be distinct identifiers, got {names}")
+            raise ConfigError(f"GenerateConfig.splits: split names must be distinct identifiers, got {names}")
         if any(f < 0 for _, f in self.splits) or abs(sum(f for _, f in self.splits) - 1) > 1e-9:
-            raise ValueError(f"split fractions must be >= 0 and sum to 1, got {dict(self.splits)}")
+            raise ConfigError(f"GenerateConfig.splits: fractions must be >= 0 and sum to 1, got {dict(self.splits)}")
         # min_yield > 0 guarantees that an exhausted length ends the loop.
-        if not 0 < self.min_yield < 1:
-            raise ValueError(f"min_yield must be in (0, 1), got {self.min_yield}")
-        if self.motifs < 0:
-            raise ValueError(f"motifs must be >= 0, got {self.motifs}")
-        if not 0 <= self.motif_rate <= 1:
-            raise ValueError(f"motif_rate must be in [0, 1], got {self.motif_rate}")
+        require_fraction(self, "min_yield", open_low=True, open_high=True)
+        require_at_least(self, 0, "motifs")
+        require_fraction(self, "motif_rate")
 
     def parameters(self) -> dict:
         """The parameters as JSON data (what the manifest records and reruns must match)."""

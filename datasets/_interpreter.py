@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ._errors import ExecutionError, short_repr
+from ._errors import ConfigError, ExecutionError, short_repr
 from ._program import Primitive, Program, Statement, Type
+from ._validation import require_at_least
 
 __all__ = ["Bounds", "DEFAULT_BOUNDS", "Value", "check_inputs", "check_value", "apply_primitive", "run", "trace"]
 
@@ -33,9 +34,8 @@ class Bounds:
 
     def __post_init__(self) -> None:
         if self.min_value > self.max_value:
-            raise ValueError(f"Bounds: min_value {self.min_value} > max_value {self.max_value}")
-        if self.max_list_length < 0 or self.max_statements < 0:
-            raise ValueError("Bounds: max_list_length and max_statements must be >= 0")
+            raise ConfigError(f"Bounds.min_value {self.min_value} > max_value {self.max_value}; swap them")
+        require_at_least(self, 0, "max_list_length", "max_statements")
 
 
 DEFAULT_BOUNDS = Bounds()

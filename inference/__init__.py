@@ -52,7 +52,10 @@ from ._solve import (
     METHODS,
     MODEL_FREE_METHODS,
     SKILL_METHODS,
+    TaskResult,
     solve,
+    solve_file,
+    solve_tasks,
 )
 from ._svi import LATENT_GUIDES, FlowFit, fit_latent_flow
 
@@ -83,6 +86,9 @@ __all__ = [
     "SKILL_METHODS",
     "SearchMethod",
     "solve",
+    "solve_file",
+    "solve_tasks",
+    "TaskResult",
     "BenchConfig",
     "BenchReport",
     "format_table",

@@ -39,11 +39,15 @@ from pathlib import Path
 
 from worldmodel.datasets import (
     DOMAINS,
+    ConfigError,
     Engine,
     Task,
     TaskFileError,
     atomic_write_text,
     read_tasks,
+    require_at_least,
+    require_choice,
+    require_positive,
 )
 
 from ._bench_record import BenchRecord, derive, read_results, throughput
@@ -90,19 +94,15 @@ class BenchConfig:
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown or not self.methods:
-            raise ValueError(
-                f"unknown method(s) {unknown}; valid choices: {', '.join(sorted(METHODS))}"
+            raise ConfigError(
+                f"BenchConfig.methods must name one or more methods, got {list(self.methods)}; "
+                f"valid choices: {', '.join(sorted(METHODS))}"
             )
         if not self.budgets or any(not isinstance(b, int) or b <= 0 for b in self.budgets):
-            raise ValueError(f"budgets must be positive integers, got {list(self.budgets)}")
-        if self.seconds is not None and self.seconds <= 0:
-            raise ValueError(f"seconds must be > 0 or None, got {self.seconds}")
-        if self.workers is not None and self.workers < 1:
-            raise ValueError(f"workers must be >= 1, got {self.workers}")
-        if self.domain not in DOMAINS:
-            raise ValueError(
-                f"unknown domain {self.domain!r}; valid choices: {', '.join(sorted(DOMAINS))}"
-            )
+            raise ConfigError(f"BenchConfig.budgets must be one or more positive integers, got {list(self.budgets)}")
+        require_positive(self, "seconds", optional=True)
+        require_at_least(self, 1, "workers", optional=True)
+        require_choice(self, "domain", DOMAINS)
 
 
 @dataclass

@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, combinations_with_replacement, product
 
-from worldmodel.datasets import Program, Statement, Task, Type
+from worldmodel.datasets import ConfigError, Program, Statement, Task, Type, require_at_least
 
 from ._simulator import BudgetExhausted, Simulator, SolveResult, verify
 
@@ -73,13 +73,10 @@ class EnumerationConfig:
     check_every: int = 256
 
     def __post_init__(self) -> None:
-        if self.max_size is not None and self.max_size < 0:
-            raise ValueError(
-                f"EnumerationConfig.max_size must be >= 0 or None, got {self.max_size}"
-            )
+        require_at_least(self, 0, "max_size", optional=True)
         if self.check_every < 1 or self.check_every & (self.check_every - 1):
-            raise ValueError(
-                f"EnumerationConfig.check_every must be a power of two, got {self.check_every}"
+            raise ConfigError(
+                f"EnumerationConfig.check_every must be a power of two (1, 2, 4, ...), got {self.check_every}"
             )
 
 

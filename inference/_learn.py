@@ -58,6 +58,9 @@ from worldmodel.datasets import (
     compress_with,
     learn_skills,
     library_to_json,
+    require_at_least,
+    require_choice,
+    require_positive,
 )
 
 from worldmodel import TaskMemories, TrainConfig, WorldModel, fit, save_model
@@ -100,16 +103,10 @@ class LearnConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("rounds", "calls", "capacity", "replay_epochs"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"LearnConfig.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("skills", "fantasies"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"LearnConfig.{name} must be >= 0, got {getattr(self, name)}")
-        if self.method not in METHODS:
-            raise ValueError(f"LearnConfig.method must be one of {sorted(METHODS)}, got {self.method!r}")
-        if self.seconds is not None and not self.seconds > 0:
-            raise ValueError(f"LearnConfig.seconds must be > 0 or None, got {self.seconds}")
+        require_at_least(self, 1, "rounds", "calls", "capacity", "replay_epochs")
+        require_at_least(self, 0, "skills", "fantasies")
+        require_choice(self, "method", METHODS)
+        require_positive(self, "seconds", optional=True)
 
 
 def log_prior(model, task: Task, program: Program) -> float:

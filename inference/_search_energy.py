@@ -22,7 +22,15 @@ import math
 import random
 from dataclasses import dataclass
 
-from worldmodel.datasets import Domain, Program, Task
+from worldmodel.datasets import (
+    ConfigError,
+    Domain,
+    Program,
+    Task,
+    require_at_least,
+    require_fraction,
+    require_positive,
+)
 
 from ._search_common import Incumbent, finish, search_scorer
 from ._simulator import Budget, BudgetExhausted, Simulator, SolveResult
@@ -53,16 +61,14 @@ class EnergySearchConfig:
     similarity_weight: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("max_length", "proposals_per_step", "restart_after"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"EnergySearchConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if not 0 < self.min_temperature <= self.initial_temperature:
-            raise ValueError(
-                "EnergySearchConfig needs 0 < min_temperature <= initial_temperature, got "
-                f"{self.min_temperature} and {self.initial_temperature}"
+        require_at_least(self, 1, "max_length", "proposals_per_step", "restart_after")
+        require_positive(self, "min_temperature")
+        if not self.min_temperature <= self.initial_temperature:
+            raise ConfigError(
+                f"EnergySearchConfig.min_temperature must be <= initial_temperature ({self.initial_temperature}), "
+                f"got {self.min_temperature}"
             )
-        if not 0 < self.cooling <= 1:
-            raise ValueError(f"EnergySearchConfig.cooling must be in (0, 1], got {self.cooling}")
+        require_fraction(self, "cooling", open_low=True)
 
 
 def energy_search(task: Task, *, model: object | None = None, budget: Budget, domain: Domain, seed: int = 0,

@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from worldmodel.datasets import Domain, Task
+from worldmodel.datasets import Domain, Task, require_at_least, require_fraction, require_positive
 
 from worldmodel import UnsupportedTaskError
 
@@ -58,16 +58,10 @@ class GuidedSearchConfig:
     enumeration: EnumerationConfig = EnumerationConfig()
 
     def __post_init__(self) -> None:
-        if self.nats_per_delay is not None and not self.nats_per_delay > 0:
-            raise ValueError(f"GuidedSearchConfig.nats_per_delay must be > 0 or None, got {self.nats_per_delay}")
-        if self.max_scored < 0:
-            raise ValueError(f"GuidedSearchConfig.max_scored must be >= 0, got {self.max_scored}")
-        if self.max_delay < 0:
-            raise ValueError(f"GuidedSearchConfig.max_delay must be >= 0, got {self.max_delay}")
-        if not self.nats_per_cost > 0:
-            raise ValueError(f"GuidedSearchConfig.nats_per_cost must be > 0, got {self.nats_per_cost}")
-        if not 0 < self.floor <= 1:
-            raise ValueError(f"GuidedSearchConfig.floor must be in (0, 1], got {self.floor}")
+        require_positive(self, "nats_per_delay", optional=True)
+        require_at_least(self, 0, "max_scored", "max_delay")
+        require_positive(self, "nats_per_cost")
+        require_fraction(self, "floor", open_low=True)
 
 
 def primitive_costs(probabilities: Mapping[str, float], *, nats_per_cost: float, floor: float) -> dict[str, int]:

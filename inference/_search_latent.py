@@ -34,7 +34,15 @@ import warnings
 from dataclasses import dataclass
 
 import torch
-from worldmodel.datasets import Domain, Program, Task
+from worldmodel.datasets import (
+    Domain,
+    Program,
+    Task,
+    require_at_least,
+    require_choice,
+    require_fraction,
+    require_positive,
+)
 
 from ._bayes_opt import minimize_gp
 from ._latent import sample_latent
@@ -103,18 +111,13 @@ class LatentSearchConfig:
     chunk: int = 16
 
     def __post_init__(self) -> None:
-        if self.start not in STARTS:
-            raise ValueError(f"LatentSearchConfig.start must be one of {STARTS}, got {self.start!r}")
-        for name in ("beam", "max_draws", "num_steps", "max_tree_depth", "svi_steps", "bo_evaluations", "bo_batch", "bo_candidates",
-                     "chunk"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"LatentSearchConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.warmup_steps < 0 or not self.step_size > 0 or not self.bo_box > 0 or not self.bo_local_scale > 0:
-            raise ValueError("LatentSearchConfig needs warmup_steps >= 0, and step_size, bo_box, bo_local_scale > 0")
-        if self.bo_proposals not in ("q", "box"):
-            raise ValueError(f"LatentSearchConfig.bo_proposals must be 'q' or 'box', got {self.bo_proposals!r}")
-        if not 0 <= self.bo_local <= 1:
-            raise ValueError(f"LatentSearchConfig.bo_local must lie in [0, 1], got {self.bo_local}")
+        require_choice(self, "start", STARTS)
+        require_at_least(self, 1, "beam", "max_draws", "num_steps", "max_tree_depth", "svi_steps", "bo_evaluations",
+                         "bo_batch", "bo_candidates", "chunk")
+        require_at_least(self, 0, "warmup_steps")
+        require_positive(self, "step_size", "bo_box", "bo_local_scale")
+        require_choice(self, "bo_proposals", ("q", "box"))
+        require_fraction(self, "bo_local")
 
 
 class _Solved(Exception):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 from pyro.infer import MCMC
-from worldmodel.datasets import Domain, Program, Task
+from worldmodel.datasets import Domain, Program, Task, require_at_least, require_positive
 
 from ._edit_kernel import EditMetropolisKernel
 from ._scorer import Scorer
@@ -45,12 +45,8 @@ class MCMCSearchConfig:
     steps_per_chain: int = 300
 
     def __post_init__(self) -> None:
-        if self.max_length < 1:
-            raise ValueError(f"MCMCSearchConfig.max_length must be >= 1, got {self.max_length}")
-        if not self.temperature > 0:
-            raise ValueError(f"MCMCSearchConfig.temperature must be > 0, got {self.temperature}")
-        if self.steps_per_chain < 1:
-            raise ValueError(f"MCMCSearchConfig.steps_per_chain must be >= 1, got {self.steps_per_chain}")
+        require_at_least(self, 1, "max_length", "steps_per_chain")
+        require_positive(self, "temperature")
 
 
 class PolicyEditProposal:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from worldmodel.datasets import Domain, InsertStatement, Program, Task
+from worldmodel.datasets import Domain, InsertStatement, Program, Task, require_at_least
 
 from ._search_common import (
     Incumbent,
@@ -65,14 +65,9 @@ class PolicySearchConfig:
     energy_weight: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.max_length < 1:
-            raise ValueError(f"PolicySearchConfig.max_length must be >= 1, got {self.max_length}")
-        if self.initial_width < 1:
-            raise ValueError(f"PolicySearchConfig.initial_width must be >= 1, got {self.initial_width}")
-        if self.growth < 2:
-            raise ValueError(f"PolicySearchConfig.growth must be >= 2 (the width must grow), got {self.growth}")
-        if self.children_per_state is not None and self.children_per_state < 1:
-            raise ValueError(f"PolicySearchConfig.children_per_state must be >= 1 or None, got {self.children_per_state}")
+        require_at_least(self, 1, "max_length", "initial_width")
+        require_at_least(self, 2, "growth", why="(the width must grow)")
+        require_at_least(self, 1, "children_per_state", optional=True)
 
 
 def policy_search(task: Task, *, model: object | None = None, budget: Budget, domain: Domain, seed: int = 0,

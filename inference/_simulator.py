@@ -20,7 +20,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..datasets import Domain, ExecutionError, Program, Task, WorldModelError
+from ..datasets import (
+    Domain,
+    ExecutionError,
+    Program,
+    Task,
+    WorldModelError,
+    require_at_least,
+    require_positive,
+)
 from ..datasets._interpreter import Value, apply_primitive
 
 __all__ = ["Budget", "BudgetExhausted", "Simulator", "SolveResult", "verify", "score"]
@@ -39,10 +47,8 @@ class Budget:
     seconds: float | None = 60.0
 
     def __post_init__(self) -> None:
-        if self.calls is not None and self.calls < 0:
-            raise ValueError(f"Budget.calls must be >= 0 or None, got {self.calls}")
-        if self.seconds is not None and self.seconds <= 0:
-            raise ValueError(f"Budget.seconds must be > 0 or None, got {self.seconds}")
+        require_at_least(self, 0, "calls", optional=True)
+        require_positive(self, "seconds", optional=True)
 
 
 _STOP: dict[str, int | None] = {"signal": None}

@@ -1,4 +1,5 @@
-"""``solve``: one entry point for every search method, and the registry of methods.
+"""``solve``: one entry point for every search method, and the registry of methods;
+``solve_tasks`` and ``solve_file``: the same for each task of a list or a task file.
 
 A method is a :class:`SearchMethod`, ``search(task, *, model, budget, domain, seed,
 config) -> SolveResult``, that spends its simulator calls through a :class:`Simulator`
@@ -10,11 +11,13 @@ program on every example with the exact interpreter itself.
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import replace
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from functools import partial
 
-from worldmodel.datasets import Domain, Task, deepcoder
+from worldmodel.datasets import Domain, Task, TaskFileError, deepcoder, iter_tasks
 
 from ._enumerate import EnumerationConfig, enumerate_search
 from ._search_common import SearchMethod
@@ -31,7 +34,17 @@ from ._search_mcmc import MCMCSearchConfig, mcmc_search
 from ._search_policy import PolicySearchConfig, policy_search
 from ._simulator import Budget, BudgetExhausted, SolveResult, score, verify
 
-__all__ = ["METHODS", "METHOD_CONFIGS", "ANYTIME_METHODS", "MODEL_FREE_METHODS", "SKILL_METHODS", "solve"]
+__all__ = [
+    "METHODS",
+    "METHOD_CONFIGS",
+    "ANYTIME_METHODS",
+    "MODEL_FREE_METHODS",
+    "SKILL_METHODS",
+    "TaskResult",
+    "solve",
+    "solve_file",
+    "solve_tasks",
+]
 
 METHODS: dict[str, SearchMethod] = {
     "enumerate": enumerate_search,
@@ -69,6 +82,16 @@ search ``domain.with_skills(model.skills)``, and their programs may call skills.
 others search the base domain."""
 
 _DEFAULT_BUDGET = Budget()
+
+
+def _search(method: str, budget: object) -> SearchMethod:
+    """The search ``method`` names, once it and ``budget`` are checked (see :func:`solve`)."""
+    search = METHODS.get(method)
+    if search is None:
+        raise ValueError(f"unknown method {method!r}; valid choices: {', '.join(sorted(METHODS))}")
+    if not isinstance(budget, Budget):
+        raise TypeError(f"budget must be a Budget(calls=..., seconds=...), got {budget!r}")
+    return search
 
 
 def solve(
@@ -118,11 +141,7 @@ def solve(
         >>> deepcoder.format(result.program), result.verified, result.calls
         ('a <- [int] | b <- MAP (*2) a', True, 20)
     """
-    search = METHODS.get(method)
-    if search is None:
-        raise ValueError(f"unknown method {method!r}; valid choices: {', '.join(sorted(METHODS))}")
-    if not isinstance(budget, Budget):
-        raise TypeError(f"budget must be a Budget(calls=..., seconds=...), got {budget!r}")
+    search = _search(method, budget)
     options = {}
     if config is not None:
         wanted = METHOD_CONFIGS[method]
@@ -151,3 +170,92 @@ def solve(
         # exact, as verified is: never the method's own figure
         log_likelihood=score(result.program, task, skilled) if verified else None,
     )
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """A task and what :func:`solve` made of it, as :func:`solve_tasks` yields them.
+
+    Attributes:
+        task: the task.
+        result: its :class:`SolveResult`.
+        index: its place among the items given (0-based; in a task file, malformed
+            lines count and blank ones do not): it was searched with ``seed + index``.
+    """
+
+    task: Task
+    result: SolveResult
+    index: int
+
+
+def solve_tasks(
+    tasks: Iterable[Task | TaskFileError],
+    model: object = None,
+    method: str = "enumerate",
+    *,
+    budget: Budget = _DEFAULT_BUDGET,
+    domain: Domain = deepcoder,
+    seed: int = 0,
+    config: object = None,
+) -> Iterator[TaskResult | TaskFileError]:
+    """:func:`solve` each task in turn, yielding each result as it is found.
+
+    Args:
+        tasks: tasks, and the malformed lines of a task file among them, as
+            :func:`~worldmodel.datasets.iter_tasks` yields them; read one at a time.
+        model, method, budget, domain, config: as for :func:`solve` (defaults: no
+            model, ``"enumerate"``, ``Budget()``, ``deepcoder``, the method's defaults).
+        seed: the seed of the first item (default 0); the item at ``index`` is searched
+            with ``seed + index``, so a task's result does not depend on the tasks
+            searched before it.
+
+    Returns:
+        An iterator, in order, of a :class:`TaskResult` per task and each
+        :class:`~worldmodel.datasets.TaskFileError` as it comes (passed on, not raised:
+        the tasks after it are still solved).
+
+    Raises:
+        ValueError: ``method`` is not a registered method (raised at once).
+        TypeError: ``budget`` is not a :class:`Budget` (raised at once).
+    """
+    _search(method, budget)
+    return _solve_each(tasks, model, method, budget=budget, domain=domain, seed=seed, config=config)
+
+
+def _solve_each(tasks, model, method, *, budget, domain, seed, config) -> Iterator[TaskResult | TaskFileError]:
+    for index, item in enumerate(tasks):
+        if isinstance(item, TaskFileError):
+            yield item
+            continue
+        result = solve(item, model, method, budget=budget, domain=domain, seed=seed + index, config=config)
+        yield TaskResult(item, result, index)
+
+
+def solve_file(
+    path: str | os.PathLike,
+    model: object = None,
+    method: str = "enumerate",
+    *,
+    budget: Budget = _DEFAULT_BUDGET,
+    domain: Domain = deepcoder,
+    seed: int = 0,
+    config: object = None,
+) -> Iterator[TaskResult | TaskFileError]:
+    """:func:`solve_tasks` on the lines of a task file, read as they are solved.
+
+    The line at ``index`` (counting malformed lines, not blank ones) is searched with
+    ``seed + index``, as ``worldmodel solve`` does. Arguments, results and errors are
+    those of :func:`solve_tasks`; a file that cannot be read raises ``OSError`` when
+    iteration starts.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "tasks.jsonl"
+        >>> _ = path.write_text('{"id": "double", "examples": [{"input": [[1, 2]], "output": [2, 4]}]}\\n{"id": "bad"}\\n')
+        >>> for item in solve_file(path, budget=Budget(calls=1_000)):
+        ...     print(item.reason if isinstance(item, TaskFileError) else (item.task.id, item.result.verified, item.index))
+        ('double', True, 0)
+        field 'examples' must be a non-empty list
+    """
+    return solve_tasks(iter_tasks(path, domain), model, method, budget=budget, domain=domain, seed=seed,
+                       config=config)

@@ -69,6 +69,18 @@ def test_the_ood_warning_names_the_task(files, tmp_path):
     assert "warning: task odd" in result.stderr and json.loads(result.stdout)["ood"] is True
 
 
+
+def test_solve_warns_of_a_task_outside_the_training_distribution_before_its_result(files, tmp_path):
+    tasks = tmp_path / "t.jsonl"
+    odd = {"id": "odd", "examples": [{"input": [[250] * 20], "output": [250] * 20}] * 2}
+    tasks.write_text(TASK + "\n" + json.dumps(odd) + "\n")
+    result = _run(["solve", str(tasks), "--method", "guided", "--calls", "200", "--model", files["model"]])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("s: solved") and lines[1].startswith("warning: task odd:")
+    assert lines[2].startswith("odd: ") and "warning: task s" not in result.output
+
+
 BAD = [
     (["forward", "--program", "a <- [int] | b <- FOO a", "--input", "[[1]]"], "--program: line 2: unknown primitive"),
     (["forward", "--program", "a <- [int] | b <- TAKE a", "--input", "[[1]]"], "--program: line 2: TAKE takes 2 arguments"),

@@ -2,7 +2,6 @@
 
 __version__ = "0.1.0"
 
-from ._batches import PairBatch, ProgramBatch, SpecBatch
 from ._checkpoint import CheckpointError, load_dynamics, load_model, save_dynamics, save_model
 from ._config import ConfigError, ModelConfig, TrainConfig
 from ._data import (
@@ -17,8 +16,7 @@ from ._data import (
 )
 from ._distributed import DataParallel
 from ._dynamics import DynamicsConfig, DynamicsHead, statement_plan
-from ._dynamics_term import DynamicsPart, DynamicsTerm
-from ._edit_features import EditFeatures, edit_features, state_features
+from ._dynamics_term import DynamicsTerm
 from ._edit_paths import (
     EditPathConfig,
     EditStep,
@@ -27,31 +25,23 @@ from ._edit_paths import (
     empty_program,
     repair_steps,
 )
-from ._features import Featurizer
 from ._grammar import GrammarState, ProgramGrammar
-from ._latent_head import DecodedProgram, LatentConfig, LatentHead, LatentPart, LatentTerm
+from ._latent_head import DecodedProgram, LatentConfig, LatentHead, LatentTerm
 from ._loss_terms import EnergyTerm, LossTerm, SimilarityTerm, default_terms
 from ._memory import MemoryEntry, MemoryFileError, TaskMemories, TaskMemory
 from ._metrics import EvaluationResult, evaluate
 from ._model import UnsupportedTaskError, WorldModel
-from ._pair_features import pair_features
-from ._policy import FlowPolicy, PolicyBatch, PolicyConfig, prepare_batch
+from ._policy import FlowPolicy, PolicyConfig
 from ._policy_metrics import PolicyMetrics, evaluate_policy
-from ._policy_term import PolicyPart, PolicyTerm
+from ._policy_term import PolicyTerm
 from ._policy_training import PolicyTrainConfig, train_policy
-from ._primitive_head import (
-    PrimitiveHead,
-    PrimitiveInputs,
-    PrimitivePart,
-    PrimitiveTerm,
-    primitive_inputs,
-)
+from ._primitive_head import PrimitiveHead, PrimitiveTerm
 from ._queries import ForwardResult, QueryValueError, forward_query, jacobian_query
 from ._reverse_query import Proposal, ReverseResult, reverse_query
 from ._runs import Environment, Environments, Run, interpreter_run
 from ._spec_check import SpecCheck, calibrate_spec_density, spec_check
 from ._training import FitResult, fit
-from ._value_head import ValueHead, ValueInputs, ValuePart, ValueTerm, value_features
+from ._value_head import ValueHead, ValueTerm
 from ._values import RankedValue, SlotCodec, top_values
 from .datasets import WorldModelError
 
@@ -65,11 +55,9 @@ __all__ = [
     "GrammarState",
     "LatentConfig",
     "LatentHead",
-    "LatentPart",
     "LatentTerm",
     "ProgramGrammar",
     "DynamicsHead",
-    "DynamicsPart",
     "DynamicsTerm",
     "statement_plan",
     "save_dynamics",
@@ -87,38 +75,26 @@ __all__ = [
     "RankedValue",
     "SlotCodec",
     "top_values",
-    "EditFeatures",
     "EditPathConfig",
     "EditStep",
     "FlowPolicy",
-    "PolicyBatch",
     "PolicyConfig",
     "PolicyMetrics",
-    "PolicyPart",
     "PolicyTerm",
     "PrimitiveHead",
-    "PrimitiveInputs",
-    "PrimitivePart",
     "PrimitiveTerm",
-    "primitive_inputs",
     "ValueHead",
-    "ValueInputs",
-    "ValuePart",
     "ValueTerm",
-    "value_features",
     "PolicyTrainConfig",
     "Environment",
     "Environments",
     "Run",
     "construction_steps",
-    "edit_features",
     "edit_steps",
     "interpreter_run",
     "empty_program",
     "evaluate_policy",
-    "prepare_batch",
     "repair_steps",
-    "state_features",
     "train_policy",
     "CheckpointError",
     "WorldModelError",
@@ -141,15 +117,10 @@ __all__ = [
     "sample_chain",
     "sample_task",
     "ConfigError",
-    "Featurizer",
     "ModelConfig",
-    "PairBatch",
-    "ProgramBatch",
-    "SpecBatch",
     "TrainConfig",
     "WorldModel",
     "__version__",
     "load_model",
-    "pair_features",
     "save_model",
 ]

@@ -12,13 +12,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
-from worldmodel.datasets import WorldModelError
+from worldmodel.datasets import ConfigError, require_at_least, require_positive
 
 __all__ = ["ModelConfig", "TrainConfig", "ConfigError", "config_from_dict"]
-
-
-class ConfigError(WorldModelError, ValueError):
-    """A config field has an invalid value; the message names the field and the fix."""
 
 
 # The types a field annotated so accepts (annotations are strings here).
@@ -54,13 +50,6 @@ def _within(obj: object, limits: dict[str, tuple[float, float]]) -> None:
         value = getattr(obj, name)
         if value is not None and not low <= value <= high:
             raise ConfigError(f"{type(obj).__name__}.{name} must be in [{low}, {high}], got {value!r}")
-
-
-def _positive(obj: object, *names: str) -> None:
-    for name in names:
-        value = getattr(obj, name)
-        if value <= 0:
-            raise ConfigError(f"{type(obj).__name__}.{name} must be > 0, got {value!r}")
 
 
 MODEL_LIMITS: dict[str, tuple[int, int]] = {
@@ -226,21 +215,14 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _check_types(self)
-        _positive(self, "epochs", "batch_size", "lr", "chain_length", "checkpoint_every", "keep_checkpoints",
-                  "accumulate")
-        if self.chain_length < 2:
-            raise ConfigError(f"TrainConfig.chain_length must be >= 2 (ranking needs d and d+1), got {self.chain_length}")
-        for name in ("hard_negatives", "batch_negatives", "workers", "warmup", "valid_limit"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)!r}")
-        if self.max_steps is not None and self.max_steps <= 0:
-            raise ConfigError(f"TrainConfig.max_steps must be > 0 or None, got {self.max_steps!r}")
+        require_positive(self, "epochs", "batch_size", "lr", "checkpoint_every", "keep_checkpoints", "accumulate")
+        require_at_least(self, 2, "chain_length", why="(ranking needs d and d+1)")
+        require_at_least(self, 0, "hard_negatives", "batch_negatives", "workers", "warmup", "valid_limit")
+        require_positive(self, "max_steps", "time_limit", optional=True)
         if self.spec_batch_size is not None and self.spec_batch_size < self.batch_size:
             raise ConfigError(
                 f"TrainConfig.spec_batch_size must be >= batch_size ({self.batch_size}) or None, got {self.spec_batch_size!r}"
             )
-        if self.time_limit is not None and self.time_limit <= 0:
-            raise ConfigError(f"TrainConfig.time_limit must be > 0 seconds or None, got {self.time_limit!r}")
         if self.lr_by_time and self.time_limit is None:
             raise ConfigError("TrainConfig.lr_by_time needs time_limit (the seconds the cosine runs over); set both")
         _within(self, TRAIN_LIMITS)
@@ -279,7 +261,7 @@ def config_from_dict(cls, data: object, *, limits: dict[str, tuple[float, float]
         >>> config_from_dict(ModelConfig, {"dim": 1.5})
         Traceback (most recent call last):
         ...
-        worldmodel._config.ConfigError: ModelConfig.dim must be int, got float 1.5
+        worldmodel.datasets._errors.ConfigError: ModelConfig.dim must be int, got float 1.5
     """
     if not isinstance(data, dict):
         raise ConfigError(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")

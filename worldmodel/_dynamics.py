@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torchdiffeq import odeint, odeint_adjoint
 
-from worldmodel.datasets import DOMAINS, Domain, Program, Task, Type, Value
+from worldmodel.datasets import DOMAINS, Domain, Program, Task, Type, Value, require_choice
 
 from ._config import ConfigError, _check_types, _within
 from ._values import SlotCodec, SlotDecoder, SlotEncoder
@@ -98,10 +98,8 @@ class DynamicsConfig:
         _within(self, DYNAMICS_LIMITS)
         if self.dim % self.heads:
             raise ConfigError(f"DynamicsConfig.heads ({self.heads}) must divide dim ({self.dim})")
-        if self.transition not in TRANSITIONS:
-            raise ConfigError(f"DynamicsConfig.transition must be one of {TRANSITIONS}, got {self.transition!r}")
-        if self.solver not in SOLVERS:
-            raise ConfigError(f"DynamicsConfig.solver must be one of {SOLVERS}, got {self.solver!r}")
+        require_choice(self, "transition", TRANSITIONS)
+        require_choice(self, "solver", SOLVERS)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -32,6 +32,7 @@ from worldmodel.datasets import (
     ReplaceArgument,
     ReplaceStatement,
     Task,
+    require_at_least,
 )
 
 __all__ = ["EditPathConfig", "EditStep", "construction_steps", "edit_steps", "empty_program", "repair_steps"]
@@ -52,12 +53,8 @@ class EditPathConfig:
     repair_paths: int = 1
 
     def __post_init__(self) -> None:
-        if self.max_length < 1:
-            raise ValueError(f"EditPathConfig.max_length must be >= 1, got {self.max_length}")
-        if self.max_corruptions < 0:
-            raise ValueError(f"EditPathConfig.max_corruptions must be >= 0, got {self.max_corruptions}")
-        if self.repair_paths < 0:
-            raise ValueError(f"EditPathConfig.repair_paths must be >= 0, got {self.repair_paths}")
+        require_at_least(self, 1, "max_length")
+        require_at_least(self, 0, "max_corruptions", "repair_paths")
 
 
 @dataclass(frozen=True)

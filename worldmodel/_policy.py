@@ -30,7 +30,15 @@ from nflows.transforms.base import CompositeTransform
 from nflows.transforms.permutations import ReversePermutation
 from torch import nn
 
-from worldmodel.datasets import DOMAINS, Domain, Edit, Program, Task
+from worldmodel.datasets import (
+    DOMAINS,
+    Domain,
+    Edit,
+    Program,
+    Task,
+    require_at_least,
+    require_choice,
+)
 
 from ._config import ConfigError
 from ._edit_features import (
@@ -72,13 +80,9 @@ class PolicyConfig:
     max_length: int = 5
 
     def __post_init__(self) -> None:
-        if self.domain not in DOMAINS:
-            raise ConfigError(f"PolicyConfig.domain must be one of {sorted(DOMAINS)}, got {self.domain!r}")
-        for name in ("embedding_features", "hidden_features", "flow_layers", "max_length"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"PolicyConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.context_features < 0:
-            raise ConfigError(f"PolicyConfig.context_features must be >= 0, got {self.context_features}")
+        require_choice(self, "domain", DOMAINS)
+        require_at_least(self, 1, "embedding_features", "hidden_features", "flow_layers", "max_length")
+        require_at_least(self, 0, "context_features")
 
     @classmethod
     def from_dict(cls, data: object) -> PolicyConfig:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from worldmodel.datasets import Task
+from worldmodel.datasets import Task, require_at_least, require_positive
 
 from ._config import ConfigError
 from ._edit_paths import EditPathConfig, edit_steps
@@ -42,11 +42,8 @@ class PolicyTrainConfig:
     paths: EditPathConfig | None = None
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "learning_rate"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"PolicyTrainConfig.{name} must be > 0, got {getattr(self, name)!r}")
-        if self.negatives is not None and self.negatives < 0:
-            raise ConfigError(f"PolicyTrainConfig.negatives must be >= 0 or None, got {self.negatives!r}")
+        require_positive(self, "epochs", "batch_size", "learning_rate")
+        require_at_least(self, 0, "negatives", optional=True)
 
 
 def paths_for(policy: FlowPolicy, paths: EditPathConfig | None) -> EditPathConfig:

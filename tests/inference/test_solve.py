@@ -90,3 +90,39 @@ def test_solve_forwards_a_method_config_and_refuses_another_methods():
     assert not capped.verified and solve(task, budget=Budget(calls=1_000)).verified
     with pytest.raises(TypeError, match="takes a EnumerationConfig, got GuidedSearchConfig"):
         solve(task, budget=Budget(calls=1_000), config=GuidedSearchConfig())
+
+
+def test_solve_file_solves_each_line_with_its_own_seed_and_passes_bad_lines_on(tmp_path, monkeypatch):
+    import json
+
+    from worldmodel.datasets import TaskFileError
+    from worldmodel.inference import TaskResult, solve_file
+
+    seeds = []
+
+    def spy(task, *, model, budget, domain, seed):
+        seeds.append((task.id, seed))
+        return SolveResult(task.id, "spy", None, False, 0, 0.0)
+
+    monkeypatch.setitem(METHODS, "spy", spy)
+    good = {"id": "double", "examples": [{"input": [[1, 2]], "output": [2, 4]}]}
+    path = tmp_path / "tasks.jsonl"
+    path.write_text(json.dumps(good) + "\n\n" + '{"id": "bad"}\n' + json.dumps({**good, "id": "again"}) + "\n")
+    items = list(solve_file(path, None, "spy", seed=10))
+    assert [type(item) for item in items] == [TaskResult, TaskFileError, TaskResult]
+    assert [(item.task.id, item.index, item.result.method) for item in items[::2]] == [("double", 0, "spy"), ("again", 2, "spy")]
+    # A malformed line counts as the CLI counts it; the blank line does not.
+    assert seeds == [("double", 10), ("again", 12)] and items[1].line == 3
+
+
+def test_solve_tasks_refuses_a_bad_method_before_reading_any_task():
+    from worldmodel.inference import solve_tasks
+
+    def never():
+        raise AssertionError("read")
+        yield
+
+    with pytest.raises(ValueError, match="valid choices"):
+        solve_tasks(never(), method="telepathy")
+    with pytest.raises(TypeError, match="Budget"):
+        solve_tasks(never(), budget=1000)

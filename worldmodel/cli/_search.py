@@ -82,8 +82,7 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, output_format,
 
     from worldmodel import CheckpointError
     from worldmodel.datasets import LineWriter, OutputError, TaskFileError, check_output, iter_tasks
-    from worldmodel.inference import MODEL_FREE_METHODS, Budget, load_scorer
-    from worldmodel.inference import solve as solve_task
+    from worldmodel.inference import MODEL_FREE_METHODS, Budget, load_scorer, solve_tasks
 
     domain = _domain(domain_name, tasks=tasks)
     if out is not None:
@@ -110,6 +109,7 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, output_format,
                 f"trained on {domain.name} (worldmodel train on a `generate --domain {domain.name}` dataset) "
                 "or --method enumerate", param_hint="--model")
     budget = Budget(calls=calls, seconds=seconds)
+    dynamics = getattr(loaded, "dynamics", None)
     skilled = domain.with_skills(loaded.skills) if getattr(loaded, "skills", ()) else domain
     solved_calls, malformed, total, solved = [], 0, 0, 0
     start = time.perf_counter()
@@ -119,18 +119,14 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, output_format,
     sink = LineWriter(out) if out is not None else None
     restore = _sigterm_unwinds()
     try:
-        for index, item in enumerate(itertools.chain([first], items)):
+        for item in solve_tasks(_warned(itertools.chain([first], items), loaded), loaded, method, budget=budget,
+                                domain=domain, seed=seed):
             if isinstance(item, TaskFileError):
                 click.echo(str(item), err=True)
                 malformed += 1
                 continue
-            dynamics = getattr(loaded, "dynamics", None)
-            if dynamics is not None and dynamics.density.calibrated:
-                _warn_ood(loaded, [item])
-            result = solve_task(
-                item, loaded, method, budget=budget, domain=domain, seed=seed + index
-            )
             _raise_if_stopped()
+            result = item.result
             total += 1
             solved += result.verified
             if result.verified:
@@ -151,7 +147,7 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, output_format,
                 record["regex"] = skilled.generative.describe(skilled.run(base, [[] for _ in base.input_types]))
                 record["log_likelihood"] = result.log_likelihood
             if ask and result.verified:
-                record.update(_ask(item, base, dynamics, ask, seed + index, domain))
+                record.update(_ask(item.task, base, dynamics, ask, seed + item.index, domain))
             if sink is not None:
                 sink.write(json.dumps(record))
             if output_format == "jsonl":
@@ -189,6 +185,18 @@ def solve(tasks, method, calls, seconds, out, force, ask, expand, output_format,
     if malformed:
         click.echo(f"{malformed} malformed line(s) skipped (exit code 1)", err=True)
         raise SystemExit(1)
+
+
+def _warned(items, model):
+    """``items``, each task warned about on stderr when it is drawn if its spec lies
+    outside the model's training distribution (see :func:`_warn_ood`)."""
+    from worldmodel.datasets import Task
+
+    # solve_tasks draws a task just before it searches it, so the warning comes first.
+    for item in items:
+        if isinstance(item, Task):
+            _warn_ood(model, [item])
+        yield item
 
 
 @main.command()
