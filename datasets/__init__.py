@@ -45,7 +45,8 @@ from ._files import (
     check_output,
     partial_path,
 )
-from ._generate import GenerateConfig, GenerateResult, generate, parse_splits
+from ._generate import generate
+from ._generate_config import GenerateConfig, GenerateResult, parse_splits
 from ._interpreter import (
     DEFAULT_BOUNDS,
     Bounds,

@@ -34,176 +34,24 @@ import random
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ._domain import INPUT_DISTRIBUTIONS, Domain, InputConfig
+from ._domain import Domain
 from ._engines import Engine
-from ._errors import ConfigError, DatasetError
+from ._errors import DatasetError
 from ._files import atomic_write_text
+from ._generate_config import GenerateConfig, GenerateResult
 from ._motifs import motif_bank, motif_program
 from ._phi_reader import FORMAT, WORK, read_manifest, verify_shards
 from ._probe import DigestSet, behaviour, probe_inputs
 from ._registry import DOMAINS
+from ._shards import SplitWriter, clear_outputs, fresh_state, restore
 from ._tasks import Task, task_to_json
-from ._validation import require_at_least, require_fraction
 
-__all__ = [
-    "GenerateConfig",
-    "GenerateResult",
-    "generate",
-    "parse_splits",
-]
-
-OWN_INPUTS = "domain"
-"""The name, in ``GenerateConfig.inputs``, of the domain's own input distribution."""
-_SHARD = "shard-{:05d}.jsonl"
-
-
-@dataclass(frozen=True)
-class GenerateConfig:
-    """Everything that determines a dataset's bytes (the worker count does not).
-
-    Attributes:
-        count: records to write over all splits and lengths.
-        domain: the domain's name in ``worldmodel.datasets.DOMAINS`` (default "deepcoder").
-        min_length: shortest program, in statements (default 1).
-        max_length: longest program (default 5).
-        examples: examples per record, from ``Domain.random_examples`` (default 5); the
-            most examples when ``min_examples`` is set.
-        min_examples: fewest examples per record (default ``None``: exactly
-            ``examples``); each record draws its count uniformly in between.
-        inputs: names of the input distributions: ``"domain"``, the domain's own
-            (``Domain.inputs``), or keys of :data:`INPUT_DISTRIBUTIONS`; each record draws
-            one uniformly (default ``("domain",)``; DeepCoder's own is ``"exedec"``).
-        seed: the dataset's seed (default 0).
-        splits: ``(name, fraction)`` pairs; fractions sum to 1
-            (default train 0.9, valid 0.05, test 0.05).
-        shard_size: records per shard file (default 10000).
-        block_size: candidate programs per unit of work (default 256).
-        probes: probe inputs per input signature for behaviour signatures (default 16).
-        example_tries: ``max_tries`` per example for ``random_examples`` (default 20).
-        min_yield: a length counts as exhausted when the last ``window`` blocks gave
-            fewer new records than this fraction of their candidates (default 0.01);
-            its unused quota passes to the longer lengths.
-        window: blocks in that window (default 16).
-        motifs: ``0`` (the default) draws each statement independently; ``K > 0`` draws
-            programs chained from a bank of ``K`` motifs (:func:`motif_program`, the bank
-            :func:`motif_bank` of the seed): a shifted distribution with recurring idioms.
-        motif_rate: with ``motifs``, how often a piece is a motif rather than one
-            statement (default 0.75).
-    """
-
-    count: int
-    domain: str = "deepcoder"
-    min_length: int = 1
-    max_length: int = 5
-    examples: int = 5
-    min_examples: int | None = None
-    inputs: tuple[str, ...] = (OWN_INPUTS,)
-    seed: int = 0
-    splits: tuple[tuple[str, float], ...] = (("train", 0.9), ("valid", 0.05), ("test", 0.05))
-    shard_size: int = 10000
-    block_size: int = 256
-    probes: int = 16
-    example_tries: int = 20
-    min_yield: float = 0.01
-    window: int = 16
-    motifs: int = 0
-    motif_rate: float = 0.75
-
-    def __post_init__(self) -> None:
-        if self.domain not in DOMAINS:
-            raise ConfigError(f"GenerateConfig.domain {self.domain!r} is unknown; choose one of {sorted(DOMAINS)}")
-        require_at_least(self, 1, "count", "min_length", "examples", "shard_size", "block_size", "probes",
-                         "example_tries", "window")
-        if self.min_examples is not None and not 1 <= self.min_examples <= self.examples:
-            raise ConfigError(f"GenerateConfig.min_examples must be in [1, examples={self.examples}] or None, "
-                              f"got {self.min_examples}")
-        unknown = [name for name in self.inputs if name != OWN_INPUTS and name not in INPUT_DISTRIBUTIONS]
-        if not self.inputs or unknown:
-            raise ConfigError(f"GenerateConfig.inputs must name input distributions among "
-                              f"{[OWN_INPUTS, *sorted(INPUT_DISTRIBUTIONS)]}, got {list(self.inputs)}")
-        if self.max_length < self.min_length:
-            raise ConfigError(f"GenerateConfig.max_length {self.max_length} < min_length {self.min_length}; "
-                              "raise max_length or lower min_length")
-        if not self.splits:
-            raise ConfigError("GenerateConfig.splits is empty; give at least one split, e.g. train=1")
-        names = [n for n, _ in self.splits]
-        if len(set(names)) != len(names) or not all(n.isidentifier() for n in names):
-            raise ConfigError(f"GenerateConfig.splits: split names must be distinct identifiers, got {names}")
-        if any(f < 0 for _, f in self.splits) or abs(sum(f for _, f in self.splits) - 1) > 1e-9:
-            raise ConfigError(f"GenerateConfig.splits: fractions must be >= 0 and sum to 1, got {dict(self.splits)}")
-        # min_yield > 0 guarantees that an exhausted length ends the loop.
-        require_fraction(self, "min_yield", open_low=True, open_high=True)
-        require_at_least(self, 0, "motifs")
-        require_fraction(self, "motif_rate")
-
-    def parameters(self) -> dict:
-        """The parameters as JSON data (what the manifest records and reruns must match)."""
-        data = asdict(self)
-        data["splits"] = {n: f for n, f in self.splits}
-        data["inputs"] = list(self.inputs)
-        # A dataset made before these options existed has the defaults' bytes; its
-        # manifest leaves them out, so it still matches.
-        if self.min_examples is None:
-            del data["min_examples"]
-        if self.input_configs() == (self.own_inputs(),):  # one name for the same draws
-            del data["inputs"]
-        if not self.motifs:
-            del data["motifs"], data["motif_rate"]
-        return data
-
-    def own_inputs(self) -> InputConfig:
-        """The domain's own input distribution."""
-        return DOMAINS[self.domain].inputs
-
-    def input_configs(self) -> tuple[InputConfig, ...]:
-        """The input distributions ``inputs`` names, in order."""
-        return tuple(self.own_inputs() if name == OWN_INPUTS else INPUT_DISTRIBUTIONS[name] for name in self.inputs)
-
-
-@dataclass(frozen=True)
-class GenerateResult:
-    """What a :func:`generate` call did.
-
-    Attributes:
-        directory: the dataset directory.
-        manifest: the manifest written (or found).
-        records: records in the dataset.
-        seconds: wall time of this call.
-        resumed: whether it continued an interrupted run.
-        already_complete: whether the dataset was complete and only verified.
-    """
-
-    directory: Path
-    manifest: dict
-    records: int
-    seconds: float
-    resumed: bool = False
-    already_complete: bool = False
-
-
-def parse_splits(text: str) -> tuple[tuple[str, float], ...]:
-    """Parse ``"train=0.9,valid=0.05,test=0.05"``.
-
-    Example:
-        >>> parse_splits("train=0.9, test=0.1")
-        (('train', 0.9), ('test', 0.1))
-    """
-    pairs = []
-    for part in text.split(","):
-        name, eq, value = part.strip().partition("=")
-        try:
-            pairs.append((name.strip(), float(value)))
-        except ValueError:
-            raise ValueError(f"bad split {part.strip()!r}: expected name=fraction, e.g. test=0.05") from None
-        if not eq:
-            raise ValueError(f"bad split {part.strip()!r}: expected name=fraction, e.g. test=0.05")
-    return tuple(pairs)
-
+__all__ = ["generate"]
 
 # ---------------------------------------------------------------------------
 # One block of work: a pure function of (config, length, index).
@@ -292,143 +140,6 @@ def _ordered_blocks(
 
 
 # ---------------------------------------------------------------------------
-# Shard writers and the checkpointed state.
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-class _SplitWriter:
-    """Appends records of one split to ``.shard-NNNNN.jsonl.partial`` and rolls shards."""
-
-    def __init__(self, root: Path, split: str, shard_size: int, state: dict):
-        self.folder = root / split
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.split = split
-        self.shard_size = shard_size
-        self.completed: list[dict] = state["completed"]  # shards renamed to their final name
-        self.full: list[dict] = []  # full shards waiting for the next checkpoint to be renamed
-        self.index: int = state["index"]
-        self.records: int = state["records"]
-        self.bytes: int = state["bytes"]
-        self.handle = open(self._partial(self.index), "ab")
-
-    def _partial(self, index: int) -> Path:
-        return self.folder / f".{_SHARD.format(index)}.partial"
-
-    def write(self, line: str) -> None:
-        data = line.encode() + b"\n"
-        self.handle.write(data)
-        self.records += 1
-        self.bytes += len(data)
-        if self.records == self.shard_size:
-            self._roll()
-
-    def _roll(self) -> None:
-        self.handle.close()
-        self.full.append({"index": self.index, "records": self.records})
-        self.index += 1
-        self.records = self.bytes = 0
-        self.handle = open(self._partial(self.index), "ab")
-
-    def checkpoint(self, *, final: bool = False) -> dict:
-        """Flush, rename full shards (and at the end the last one), and return the state."""
-        self.handle.flush()
-        if final:
-            self.handle.close()
-            if self.records:
-                self.full.append({"index": self.index, "records": self.records})
-            else:
-                self._partial(self.index).unlink()
-        for shard in self.full:
-            name = _SHARD.format(shard["index"])
-            os.replace(self._partial(shard["index"]), self.folder / name)
-            self.completed.append(
-                {"file": f"{self.split}/{name}", "records": shard["records"], "sha256": _sha256(self.folder / name)}
-            )
-        self.full = []
-        return {"completed": list(self.completed), "index": self.index, "records": self.records, "bytes": self.bytes}
-
-    def close(self) -> None:
-        if not self.handle.closed:
-            self.handle.close()
-
-
-def _fresh_state(config: GenerateConfig) -> dict:
-    return {
-        "length": config.min_length,
-        "block": 0,
-        "length_records": 0,
-        "quota": None,
-        "window": [],
-        "digests": 0,
-        "counts": {n: {str(L): 0 for L in range(config.min_length, config.max_length + 1)} for n, _ in config.splits},
-        "stats": {k: {str(L): 0 for L in range(config.min_length, config.max_length + 1)}
-                  for k in ("candidates", "invalid", "constant", "degenerate", "duplicate", "exhausted")},
-        "writers": {n: {"completed": [], "index": 0, "records": 0, "bytes": 0} for n, _ in config.splits},
-    }
-
-
-def _clear_outputs(root: Path, config: GenerateConfig) -> None:
-    """Remove our own shard files, state and manifest (never anything else).
-
-    Called once ``params.json`` is written, so a kill in the middle leaves a directory
-    that a rerun recognises as an unfinished dataset.
-    """
-    (root / WORK / "state.json").unlink(missing_ok=True)
-    for name, _ in config.splits:
-        folder = root / name
-        if folder.is_dir():
-            for path in folder.glob("shard-*.jsonl"):
-                path.unlink()
-            for path in folder.glob(".shard-*.jsonl.partial"):
-                path.unlink()
-    (root / "manifest.json").unlink(missing_ok=True)
-
-
-def _restore(root: Path, config: GenerateConfig) -> dict | None:
-    """The checkpointed state with files truncated to it, or ``None`` if it cannot be trusted."""
-    try:
-        state = json.loads((root / WORK / "state.json").read_text())
-    except (OSError, ValueError):
-        return None
-    digests = root / WORK / "digests.bin"
-    if not digests.exists() or digests.stat().st_size < 8 * state["digests"]:
-        return None
-    for name, _ in config.splits:
-        w = state["writers"][name]
-        folder = root / name
-        for shard in w["completed"]:
-            path = root / shard["file"]
-            if not path.exists() or _sha256(path) != shard["sha256"]:
-                return None  # a completed shard is missing or corrupt: redo from the start
-        partial = folder / f".{_SHARD.format(w['index'])}.partial"
-        final = folder / _SHARD.format(w["index"])
-        if not partial.exists() and final.exists():
-            os.replace(final, partial)  # renamed after the checkpoint was taken
-        if not partial.exists() and w["bytes"] == 0:
-            partial.touch()
-        if not partial.exists() or partial.stat().st_size < w["bytes"]:
-            return None
-        with open(partial, "r+b") as handle:
-            handle.truncate(w["bytes"])
-        for path in folder.glob("shard-*.jsonl"):
-            if int(path.stem.split("-")[1]) >= w["index"]:
-                path.unlink()  # written after the checkpoint; will be written again
-        for path in folder.glob(".shard-*.jsonl.partial"):
-            if path != partial:
-                path.unlink()
-    with open(digests, "r+b") as handle:
-        handle.truncate(8 * state["digests"])
-    return state
-
-
-# ---------------------------------------------------------------------------
 # The public functions.
 
 
@@ -499,13 +210,13 @@ def generate(
     elif root.exists() and any(root.iterdir()):
         raise DatasetError(f"{root} is not empty and holds no worldmodel dataset; choose an empty or new --out directory")
 
-    state = _restore(root, config) if (work / "params.json").exists() else None
+    state = restore(root, config) if (work / "params.json").exists() else None
     resumed = state is not None
     if state is None:
         work.mkdir(parents=True, exist_ok=True)
         atomic_write_text(work / "params.json", json.dumps(params, indent=1, sort_keys=True))
-        _clear_outputs(root, config)
-        state = _fresh_state(config)
+        clear_outputs(root, config)
+        state = fresh_state(config)
         (work / "digests.bin").write_bytes(b"")
         atomic_write_text(work / "state.json", json.dumps(state))
     manifest = _run(config, root, state, workers=workers, engine=engine or Engine(), progress=progress,
@@ -529,7 +240,7 @@ def _run(config: GenerateConfig, root: Path, state: dict, *, workers: int, engin
     work = root / WORK
     seen = DigestSet(np.fromfile(work / "digests.bin", dtype="<u8"))
     digest_log = open(work / "digests.bin", "ab")
-    writers = {n: _SplitWriter(root, n, config.shard_size, state["writers"][n]) for n, _ in config.splits}
+    writers = {n: SplitWriter(root, n, config.shard_size, state["writers"][n]) for n, _ in config.splits}
     bounds = list(itertools.accumulate(f for _, f in config.splits))
     split_names = [n for n, _ in config.splits]
     counts, stats = state["counts"], state["stats"]
