@@ -101,13 +101,23 @@ def query_reverse(program_text, output_text, top_k, dynamics_path, domain_name):
     }))
 
 
-def _require_io_domain(domain, verb: str) -> None:
-    """Refuse ``verb`` on a generative domain: the energy and similarity heads compare a
-    program's outputs with the examples' outputs, which a generative task has not."""
-    if domain.generative is not None:
-        _fail(f"query {verb}: domain {domain.name!r} has generative tasks (observations, no outputs), and the "
+def _task_query(tasks_path, program_text, model_path, dynamics_path, domain_name, *, verb: str):
+    """What every task-file verb starts from: the model, PROGRAM parsed in its domain, the
+    tasks PROGRAM fits (each with its OOD flag) and the malformed lines.
+
+    ``energy`` and ``similarity`` are refused on a generative domain: their heads
+    compare a program's outputs with the examples' outputs, which a generative task
+    has not."""
+    model = _load_query_model(model_path, dynamics_path, _domain(domain_name, tasks=tasks_path))
+    if verb in ("energy", "similarity") and model.domain.generative is not None:
+        _fail(f"query {verb}: domain {model.domain.name!r} has generative tasks (observations, no outputs), and the "
               f"{verb} head learns from input/output tasks; score a program on them by its exact log-likelihood "
               f"with `worldmodel solve`")
+    program = _program(program_text, model.domain)
+    if verb == "policy" and model.policy is None:
+        _fail(f"--model {model_path}: the checkpoint has no policy (train one with --policy)")
+    fitting, errors = _fitting_tasks(tasks_path, program, model)
+    return model, program, fitting, errors
 
 
 @query.command("energy")
@@ -122,10 +132,8 @@ def query_energy(tasks_path, program_text, model_path, dynamics_path, domain_nam
 
     from worldmodel.inference import verify
 
-    model = _load_query_model(model_path, dynamics_path, _domain(domain_name, tasks=tasks_path))
-    _require_io_domain(model.domain, "energy")
-    program = _program(program_text, model.domain)
-    fitting, errors = _fitting_tasks(tasks_path, program, model)
+    model, program, fitting, errors = _task_query(tasks_path, program_text, model_path, dynamics_path, domain_name,
+                                                  verb="energy")
     for task, ood in fitting:
         energy = float(model.energy(task, [program])[0])
         click.echo(json.dumps({"id": task.id, "energy": energy, "solves": verify(program, task, model.domain),
@@ -144,11 +152,8 @@ def query_policy(tasks_path, program_text, top_k, model_path, dynamics_path, dom
     """p(Δφ | x, y, φ): the likeliest edits of PROGRAM on each task, with probabilities."""
     import json
 
-    model = _load_query_model(model_path, dynamics_path, _domain(domain_name, tasks=tasks_path))
-    program = _program(program_text, model.domain)
-    if model.policy is None:
-        _fail(f"--model {model_path}: the checkpoint has no policy (train one with --policy)")
-    fitting, errors = _fitting_tasks(tasks_path, program, model)
+    model, program, fitting, errors = _task_query(tasks_path, program_text, model_path, dynamics_path, domain_name,
+                                                  verb="policy")
     for task, ood in fitting:
         edits, log_probs = model.policy_distribution(task, program)
         best = log_probs.topk(min(top_k, len(edits))) if edits else None
@@ -173,10 +178,8 @@ def query_similarity(tasks_path, program_text, model_path, dynamics_path, domain
 
     from worldmodel.datasets import ExecutionError
 
-    model = _load_query_model(model_path, dynamics_path, _domain(domain_name, tasks=tasks_path))
-    _require_io_domain(model.domain, "similarity")
-    program = _program(program_text, model.domain)
-    fitting, errors = _fitting_tasks(tasks_path, program, model)
+    model, program, fitting, errors = _task_query(tasks_path, program_text, model_path, dynamics_path, domain_name,
+                                                  verb="similarity")
     for task, ood in fitting:
         outputs = []
         for example in task.examples:
