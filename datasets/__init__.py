@@ -21,6 +21,7 @@ from ._edits import (
     inverse,
     neighbours,
     variable_types,
+    well_typed_statements,
 )
 from ._engines import ENGINES, RAY_INSTALL, Engine
 from ._errors import (
@@ -207,4 +208,5 @@ __all__ = [
     "trace",
     "variable_name",
     "variable_types",
+    "well_typed_statements",
 ]

@@ -7,7 +7,7 @@ edits that would leave a dangling reference or a type error.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from ._errors import EditError
@@ -23,6 +23,7 @@ __all__ = [
     "inverse",
     "neighbours",
     "variable_types",
+    "well_typed_statements",
 ]
 
 
@@ -170,9 +171,18 @@ def apply_edit(program: Program, edit: Edit, primitives: Mapping[str, Primitive]
 _STATEMENTS: dict[tuple[int, tuple[Type, ...]], tuple[Mapping[str, Primitive], tuple[Statement, ...]]] = {}
 
 
-def _statements_over(types: list[Type], primitives: Mapping[str, Primitive]) -> tuple[Statement, ...]:
-    """Every well-typed statement over variables of these types (cached: search asks
-    for the same variable types over and over)."""
+def well_typed_statements(types: Sequence[Type], primitives: Mapping[str, Primitive]) -> tuple[Statement, ...]:
+    """Every well-typed statement over variables of these types, in primitive-table then
+    argument order: the one place the program space's next statements are listed (edits,
+    search and exact posteriors all ask here). Cached: search asks for the same variable
+    types over and over.
+
+    Example:
+        >>> from worldmodel.datasets import Type, deepcoder
+        >>> statements = well_typed_statements([Type.LIST, Type.INT], deepcoder.primitives)
+        >>> statements[0], len(statements) == len(deepcoder.primitives)
+        (Statement(primitive='HEAD', args=(0,)), True)
+    """
     key = (id(primitives), tuple(types))
     cached = _STATEMENTS.get(key)
     if cached is not None:
@@ -211,7 +221,7 @@ def neighbours(
             # Every statement inserted here shifts the same tail: build it once.
             head = body[:index]
             tail = tuple(_shift(st, n + index, 1) for st in body[index:])
-            for statement in _statements_over(types[: n + index], primitives):
+            for statement in well_typed_statements(types[: n + index], primitives):
                 yield InsertStatement(index, statement), Program(input_types, head + (statement,) + tail)
     for index, st in enumerate(body):
         used = bool(_uses(program, n + index))
@@ -219,7 +229,7 @@ def neighbours(
             tail = tuple(_shift(later, n + index + 1, -1) for later in body[index + 1 :])
             yield DeleteStatement(index, st), Program(input_types, body[:index] + tail)
         head, tail = body[:index], body[index + 1 :]
-        for statement in _statements_over(types[: n + index], primitives):
+        for statement in well_typed_statements(types[: n + index], primitives):
             if statement.primitive == st.primitive:
                 continue
             if used and primitives[statement.primitive].return_type is not types[n + index]:

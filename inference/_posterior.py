@@ -8,25 +8,13 @@ draws are then compared with it by :func:`worldmodel.inference.check_samples`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from worldmodel.datasets import Domain, Program, Statement, Type
+from worldmodel.datasets import Domain, Program, Type, well_typed_statements
 
 __all__ = ["ExactPosterior", "enumerate_programs", "exact_posterior"]
-
-
-def _statements_over(types: Sequence[Type], domain: Domain) -> Iterator[Statement]:
-    # Variables are referenced by index, so the statements that may follow a prefix
-    # depend only on the prefix's variable types.
-    by_type = {t: [i for i, u in enumerate(types) if u is t] for t in Type}
-    for primitive in domain.primitives.values():
-        choices: list[tuple[int, ...]] = [()]
-        for want in primitive.arg_types:
-            choices = [c + (v,) for c in choices for v in by_type[want]]
-        for args in choices:
-            yield Statement(primitive.name, args)
 
 
 def enumerate_programs(domain: Domain, input_types: Sequence[Type], *, max_length: int) -> list[Program]:
@@ -64,7 +52,7 @@ def enumerate_programs(domain: Domain, input_types: Sequence[Type], *, max_lengt
         for program in frontier:
             types = list(program.input_types)
             types += [domain.primitives[st.primitive].return_type for st in program.statements]
-            for statement in _statements_over(types, domain):
+            for statement in well_typed_statements(types, domain.primitives):
                 grown.append(Program(program.input_types, program.statements + (statement,)))
         programs += grown
         frontier = grown

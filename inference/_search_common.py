@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from worldmodel.datasets import Domain, Program, Statement, Task, Type
+from worldmodel.datasets import (
+    Domain,
+    Program,
+    Statement,
+    Task,
+    variable_types,
+    well_typed_statements,
+)
 
 from ._scorer import HeuristicScorer, Scorer, as_scorer
 from ._simulator import Budget, Simulator, SolveResult, verify
@@ -109,16 +115,7 @@ def append_statements(program: Program, domain: Domain) -> list[Statement]:
         >>> append_statements(p, deepcoder)[0]
         Statement(primitive='HEAD', args=(0,))
     """
-    types = list(program.input_types)
-    types.extend(domain.primitives[st.primitive].return_type for st in program.statements)
-    by_type: Mapping[Type, list[int]] = {t: [i for i, u in enumerate(types) if u is t] for t in Type}
-    out = []
-    for primitive in domain.primitives.values():
-        choices: list[tuple[int, ...]] = [()]
-        for want in primitive.arg_types:
-            choices = [c + (v,) for c in choices for v in by_type[want]]
-        out.extend(Statement(primitive.name, args) for args in choices)
-    return out
+    return list(well_typed_statements(variable_types(program, domain.primitives), domain.primitives))
 
 
 def new_variable_is_redundant(environments: list[list]) -> bool:
