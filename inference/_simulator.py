@@ -25,11 +25,12 @@ from ..datasets import (
     ExecutionError,
     Program,
     Task,
+    Value,
     WorldModelError,
+    apply_primitive,
     require_at_least,
     require_positive,
 )
-from ..datasets._interpreter import Value, apply_primitive
 
 __all__ = ["Budget", "BudgetExhausted", "Simulator", "SolveResult", "verify", "score"]
 

@@ -22,10 +22,21 @@ def _package_of(module: str) -> str:
     return "worldmodel"
 
 
-def _imports(path: Path):
+def _module_of(path: Path) -> str:
+    """The installed name of a source file, e.g. inference/_solve.py -> worldmodel.inference._solve."""
+    folder, *rest = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join([*PACKAGES[folder].split("."), *rest])
+
+
+def _imports(path: Path, module: str | None = None):
+    """(line, absolute module) of each import of ``path``; ``module`` is the file's own
+    installed name (default: from its place in the repository)."""
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             yield node.lineno, node.module
+        elif isinstance(node, ast.ImportFrom):  # relative: resolved against the file's own package
+            base = (module or _module_of(path)).split(".")[: -node.level]
+            yield node.lineno, ".".join([*base, *([node.module] if node.module else [])])
         elif isinstance(node, ast.Import):
             yield from ((node.lineno, alias.name) for alias in node.names)
 
@@ -51,9 +62,10 @@ def test_the_packages_import_one_way_and_only_public_names_of_each_other():
 def test_the_checker_sees_a_wrong_import(tmp_path):
     # The test above must be able to fail: a datasets module importing the model does.
     bad = tmp_path / "bad.py"
-    bad.write_text("from worldmodel.inference import solve\nfrom worldmodel.datasets._edits import Edit\n")
-    found = [module for _, module in _imports(bad)]
-    assert found == ["worldmodel.inference", "worldmodel.datasets._edits"]
+    bad.write_text("from worldmodel.inference import solve\nfrom worldmodel.datasets._edits import Edit\n"
+                   "from ..datasets._interpreter import Value\n")
+    found = [module for _, module in _imports(bad, module="worldmodel.inference._bad")]
+    assert found == ["worldmodel.inference", "worldmodel.datasets._edits", "worldmodel.datasets._interpreter"]
     assert _package_of(found[0]) not in ALLOWED["worldmodel.datasets"]
 
 
