@@ -240,9 +240,9 @@ class EditMetropolisKernel(MCMCKernel):
         state = params["program"]
         if state.shape != (self.width,):
             raise ValueError(f"initial program tensor has shape {tuple(state.shape)}, expected ({self.width},)")
-        program = self.decode(state)
-        self.encode(program)  # validates input types and length
-        self._initial_params = {"program": state}
+        # Re-encoded, which validates input types and length and gives every state the
+        # same dtype (Pyro stacks the draws, the start among them when it is kept).
+        self._initial_params = {"program": self.encode(self.decode(state))}
 
     def sample(self, params):
         state = params["program"]

@@ -7,6 +7,7 @@ chain started empty never moves) and ESS 2. The thresholds leave wide room both 
 import math
 
 import pytest
+import torch
 from pyro.infer import MCMC
 from test_edit_kernel import MAX_LENGTH, TINY, TYPES, energy
 from worldmodel.datasets import deepcoder
@@ -51,8 +52,9 @@ def test_chains_of_the_exact_kernel_agree_and_the_reducible_kernels_do_not():
 
 def test_mcmc_summary_works_on_the_kernels_states():
     kernel = EditMetropolisKernel(energy, domain=TINY, input_types=TYPES, max_length=MAX_LENGTH)
-    mcmc = MCMC(kernel, num_samples=200, warmup_steps=20, initial_params={"program": kernel.encode(TINY.parse(STARTS[0]))},
-                disable_progbar=True)
+    start = kernel.encode(TINY.parse(STARTS[0])).long()  # a start of another dtype is taken as the kernel's own
+    mcmc = MCMC(kernel, num_samples=200, warmup_steps=20, initial_params={"program": start}, disable_progbar=True)
+    assert kernel.initial_params["program"].dtype == torch.float  # Pyro stacks the start with the draws
     mcmc.run()
     mcmc.summary()  # Pyro takes means of the site: it used to fail on long token ids
     samples = mcmc.get_samples()["program"]
