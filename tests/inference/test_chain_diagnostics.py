@@ -54,8 +54,8 @@ def test_mcmc_summary_works_on_the_kernels_states():
     kernel = EditMetropolisKernel(energy, domain=TINY, input_types=TYPES, max_length=MAX_LENGTH)
     start = kernel.encode(TINY.parse(STARTS[0])).long()  # a start of another dtype is taken as the kernel's own
     mcmc = MCMC(kernel, num_samples=200, warmup_steps=20, initial_params={"program": start}, disable_progbar=True)
-    assert kernel.initial_params["program"].dtype == torch.float  # Pyro stacks the start with the draws
     mcmc.run()
+    assert kernel.initial_params["program"].dtype == torch.float  # Pyro stacks the start with the draws
     mcmc.summary()  # Pyro takes means of the site: it used to fail on long token ids
     samples = mcmc.get_samples()["program"]
     assert samples.dtype.is_floating_point and samples.shape == (200, kernel.width)
