@@ -8,6 +8,7 @@ always satisfies ``g(φ, x) = y``.
 from __future__ import annotations
 
 import itertools
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,14 +29,16 @@ class Proposal:
 
     Attributes:
         inputs: the program's arguments.
-        log_prob: the decoder's log-probability of the carried input.
+        log_prob: the backward decoder's log-probability of the carried input; ``None``
+            for a draw of the input distribution (``prior_draws``).
         forward_log_prob: the forward dynamics' log-probability of the queried output
-            from ``inputs``; proposals are ranked by ``log_prob + forward_log_prob``.
+            from ``inputs``; the backward proposals are ranked by ``log_prob +
+            forward_log_prob``, the draws by ``forward_log_prob``.
         confirmed: the interpreter maps ``inputs`` to the queried output.
     """
 
     inputs: tuple[Value, ...]
-    log_prob: float
+    log_prob: float | None
     forward_log_prob: float
     confirmed: bool
 
@@ -175,7 +178,8 @@ def _value_log_prob(header: torch.Tensor, element: torch.Tensor, value: Value, h
 @torch.no_grad()
 def reverse_query(head: DynamicsHead, program: Program, output: object, *, k: int = 10,
                   candidates: int | None = None, refine: int = 4, alternatives: int = 8,
-                  sweeps: int = 2, passes: int = 2, guesses: bool = True, variants: int = 384) -> ReverseResult:
+                  sweeps: int = 2, passes: int = 2, guesses: bool = True, variants: int = 384,
+                  prior_draws: int = 512, prior_slots: int = 2, seed: int = 0) -> ReverseResult:
     """Up to ``k`` candidate inputs for ``output``, ranked by the model, each checked with the interpreter.
 
     The output's latent is integrated backward along the *carried* chain (each
@@ -188,8 +192,10 @@ def reverse_query(head: DynamicsHead, program: Program, output: object, *, k: in
     ``output`` from it (the reverse proposal times the forward likelihood). With
     ``refine``, the ``refine`` best of them are improved by coordinate ascent on that
     same score (:func:`_refine`: one list element at a time), and the variants join
-    the pool. The best ``k`` are then run by the exact interpreter, in that order; the
-    ranking never looks at the interpreter.
+    the pool. The best ``k - prior_slots`` of the pool, and the ``prior_slots`` of
+    ``prior_draws`` random inputs that the forward dynamics finds likeliest to give
+    ``output`` (:func:`_prior_proposals`), are then run by the exact interpreter, in
+    that order; the ranking never looks at the interpreter.
 
     Args:
         head: the dynamics head.
@@ -211,6 +217,13 @@ def reverse_query(head: DynamicsHead, program: Program, output: object, *, k: in
         variants: values tried per sweep in all, shared among the list's elements, so a
             short list is searched more widely (default 384; each element gets at least
             ``alternatives``).
+        prior_draws: random input tuples of the domain's input distribution ranked by
+            the forward dynamics alone (default 512; 0: none). The backward decode
+            misses inputs where many give the output (a count, a maximum): on Φ valid,
+            lengths 1-2, 91 (program, output) pairs, the top 10 held a confirmed input
+            for 73 without the draws and 77 with 512 in the last 2 places (the 73 kept).
+        prior_slots: places of the ``k`` that the draws take (default 2; at most ``k - 1``).
+        seed: seeds the draws (default 0).
 
     The defaults were chosen on Φ valid (lengths 1-2, 124 (program, output) pairs; the
     top 10 held a confirmed input for 94 as shipped before (no refinement or guesses),
@@ -220,7 +233,8 @@ def reverse_query(head: DynamicsHead, program: Program, output: object, *, k: in
     Raises:
         ValueError: ``output`` is not a value of the program's output type within the
             bounds, ``k < 1``, ``candidates < k`` or a negative ``refine``,
-            ``alternatives``, ``sweeps`` or ``passes`` below 1.
+            ``alternatives``, ``sweeps`` or ``passes`` below 1, or negative
+            ``prior_draws`` or ``prior_slots``.
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
@@ -230,20 +244,48 @@ def reverse_query(head: DynamicsHead, program: Program, output: object, *, k: in
     if refine < 0 or alternatives < 1 or sweeps < 1 or passes < 1:
         raise ValueError(f"refine must be >= 0 and alternatives, sweeps, passes >= 1; "
                          f"got {refine}, {alternatives}, {sweeps}, {passes}")
+    if prior_draws < 0 or prior_slots < 0:
+        raise ValueError(f"prior_draws and prior_slots must be >= 0, got {prior_draws}, {prior_slots}")
     y = check_query_output(program, output, head)
     scored = _reverse_pool(head, program, y, k=k, candidates=candidates, refine=refine, alternatives=alternatives,
                            sweeps=sweeps, passes=passes, guesses=guesses, variants=variants)
-    best = sorted(range(len(scored)), key=lambda i: -(scored[i][1] + scored[i][2]))[:k]  # stable: ties keep pool order
+    best = sorted(range(len(scored)), key=lambda i: -(scored[i][1] + scored[i][2]))  # stable: ties keep pool order
+    picked = [scored[i] for i in best[: k - min(prior_slots, k - 1) if prior_draws else k]]  # (inputs, lp, forward)
+    if prior_draws:
+        picked += _prior_proposals(head, program, y, draws=prior_draws, keep=k - len(picked), seed=seed,
+                                   skip={repr(inputs) for inputs, _, _ in picked})
     domain = head.domain
     proposals = []
-    for i in best:
-        inputs, log_prob, forward_lp = scored[i]
+    for inputs, log_prob, forward_lp in picked:
         try:
             confirmed = domain.run(program, inputs) == y
         except ExecutionError:
             confirmed = False
         proposals.append(Proposal(tuple(inputs), log_prob, forward_lp, confirmed))
     return ReverseResult(tuple(proposals))
+
+
+def _prior_proposals(head: DynamicsHead, program: Program, y: Value, *, draws: int, keep: int, seed: int,
+                     skip: set[str]) -> list[tuple[list[Value], float, float]]:
+    """The ``keep`` of ``draws`` random input tuples (the domain's input distribution)
+    likeliest to give ``y`` under the forward dynamics, as ``(inputs, None, forward_log_prob)``.
+
+    Ranking draws of ``p(x)`` by ``p(y | x, φ)`` is sampling-importance-resampling
+    from the posterior ``p(x | y, φ) ∝ p(y | x, φ) p(x)``; it finds inputs the backward
+    decode misses when many inputs give ``y`` (a count, a maximum).
+    """
+    rng = random.Random(seed)
+    rows, seen = [], set(skip)
+    for _ in range(draws):
+        row = list(head.domain.random_inputs(program.input_types, rng))
+        if repr(row) not in seen:
+            seen.add(repr(row))
+            rows.append(row)
+    if not rows or keep < 1:
+        return []
+    forward = _output_log_likelihood(head, program, rows, head.slot_ids([y], width=head.codec.slots))
+    order = sorted(range(len(rows)), key=lambda i: -forward[i])[:keep]
+    return [(rows[i], None, forward[i]) for i in order]
 
 
 def _reverse_pool(head: DynamicsHead, program: Program, y: Value, *, k: int, candidates: int, refine: int,

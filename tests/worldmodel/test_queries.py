@@ -1,6 +1,7 @@
 """Forward / reverse / Jacobian queries and the spec-density warning."""
 
 import math
+import random
 
 import pytest
 import torch
@@ -116,7 +117,8 @@ def test_spec_density_alarm_rate_on_its_calibration_set_is_the_one_asked():
     assert spec_check(head, [many])[0].warn  # more inputs than the features take
 
 
-@pytest.mark.parametrize("options", [{"refine": 0, "guesses": False}, {}, {"refine": 2, "alternatives": 3, "variants": 40}])
+@pytest.mark.parametrize("options", [{"refine": 0, "guesses": False, "prior_draws": 0}, {},
+                                     {"refine": 2, "alternatives": 3, "variants": 40}])
 def test_reverse_ranks_by_the_model_alone_and_checks_only_the_proposals_it_returns(monkeypatch, options):
     runs = []
     real_run = deepcoder.run
@@ -127,8 +129,10 @@ def test_reverse_ranks_by_the_model_alone_and_checks_only_the_proposals_it_retur
 
     monkeypatch.setattr(type(HEAD.domain), "run", counting_run)  # Domain is frozen: patch its class
     result = reverse_query(HEAD, TAKE, [1, 2], k=5, candidates=40, **options)
-    scores = [p.log_prob + p.forward_log_prob for p in result.proposals]
+    backward = [p for p in result.proposals if p.log_prob is not None]
+    scores = [p.log_prob + p.forward_log_prob for p in backward]
     assert len(result.proposals) == 5 and scores == sorted(scores, reverse=True)
+    assert len(backward) == (5 if options.get("prior_draws") == 0 else 3)  # the draws take the last 2 places
     assert runs == [list(p.inputs) for p in result.proposals]  # the interpreter sees only these, after ranking
     wider = reverse_query(HEAD, TAKE, [1, 2], k=5, candidates=200, **options)
     assert wider.proposals[0].log_prob + wider.proposals[0].forward_log_prob >= scores[0] - 1e-5  # a superset pool
@@ -140,6 +144,21 @@ def test_reverse_ranks_by_the_model_alone_and_checks_only_the_proposals_it_retur
 def test_reverse_refuses_bad_search_options(options):
     with pytest.raises(ValueError, match="refine must be >= 0"):
         reverse_query(HEAD, TAKE, [1, 2], **options)
+    with pytest.raises(ValueError, match="prior_draws and prior_slots must be >= 0"):
+        reverse_query(HEAD, TAKE, [1, 2], prior_draws=-1)
+
+
+def test_prior_draws_are_the_seeded_draws_the_forward_dynamics_finds_likeliest():
+    from worldmodel._reverse_query import _output_log_likelihood
+
+    result = reverse_query(HEAD, TAKE, [1, 2], k=5, candidates=40, prior_draws=64, prior_slots=2, seed=3)
+    draws = result.proposals[-2:]
+    assert [p.log_prob for p in draws] == [None, None]
+    assert all(p.log_prob is not None for p in result.proposals[:-2])
+    rng = random.Random(3)
+    rows = [list(deepcoder.random_inputs(TAKE.input_types, rng)) for _ in range(64)]
+    scores = _output_log_likelihood(HEAD, TAKE, rows, HEAD.slot_ids([[1, 2]], width=HEAD.codec.slots))
+    assert [p.forward_log_prob for p in draws] == pytest.approx(sorted(scores, reverse=True)[:2], abs=1e-5)
 
 
 def test_the_carried_guesses_join_the_pool_with_the_decoders_log_probability():
