@@ -123,8 +123,8 @@ def _reverse_proposals(task: Task, programs: Sequence[Program], dynamics, rng: r
             target = y + rng.choice((-1, 1)) if isinstance(y, int) else [v + (j == 0) for j, v in enumerate(y)]
             try:
                 # A few preimages are proposals among many; the refinement that lifts
-                # reverse's top-10 rate costs 4x the time per query, so it is left out,
-                # and random inputs are in the pool already, so are the prior draws.
+                # reverse's top-10 rate costs 4x the time per query, so it is left out;
+                # so are the prior draws, since this pool holds random inputs already.
                 result = reverse_query(dynamics, program, target, k=3, refine=0, prior_draws=0)
             except QueryValueError:  # the perturbed output is out of bounds
                 continue

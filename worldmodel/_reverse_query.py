@@ -250,9 +250,10 @@ def reverse_query(head: DynamicsHead, program: Program, output: object, *, k: in
     scored = _reverse_pool(head, program, y, k=k, candidates=candidates, refine=refine, alternatives=alternatives,
                            sweeps=sweeps, passes=passes, guesses=guesses, variants=variants)
     best = sorted(range(len(scored)), key=lambda i: -(scored[i][1] + scored[i][2]))  # stable: ties keep pool order
-    picked = [scored[i] for i in best[: k - min(prior_slots, k - 1) if prior_draws else k]]  # (inputs, lp, forward)
-    if prior_draws:
-        picked += _prior_proposals(head, program, y, draws=prior_draws, keep=k - len(picked), seed=seed,
+    slots = min(prior_slots, k - 1) if prior_draws else 0
+    picked = [scored[i] for i in best[: k - slots]]  # (inputs, log_prob, forward_log_prob)
+    if slots:
+        picked += _prior_proposals(head, program, y, draws=prior_draws, keep=slots, seed=seed,
                                    skip={repr(inputs) for inputs, _, _ in picked})
     domain = head.domain
     proposals = []
@@ -266,7 +267,7 @@ def reverse_query(head: DynamicsHead, program: Program, output: object, *, k: in
 
 
 def _prior_proposals(head: DynamicsHead, program: Program, y: Value, *, draws: int, keep: int, seed: int,
-                     skip: set[str]) -> list[tuple[list[Value], float, float]]:
+                     skip: set[str]) -> list[tuple[list[Value], None, float]]:
     """The ``keep`` of ``draws`` random input tuples (the domain's input distribution)
     likeliest to give ``y`` under the forward dynamics, as ``(inputs, None, forward_log_prob)``.
 
@@ -281,7 +282,7 @@ def _prior_proposals(head: DynamicsHead, program: Program, y: Value, *, draws: i
         if repr(row) not in seen:
             seen.add(repr(row))
             rows.append(row)
-    if not rows or keep < 1:
+    if not rows:
         return []
     forward = _output_log_likelihood(head, program, rows, head.slot_ids([y], width=head.codec.slots))
     order = sorted(range(len(rows)), key=lambda i: -forward[i])[:keep]
