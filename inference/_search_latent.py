@@ -72,7 +72,8 @@ class LatentSearchConfig:
         beam: programs decoded per latent (default 16: a wider beam costs less time per
             simulator call than more draws).
         max_draws: most latents decoded, whatever the budget (default 20 000).
-        warmup_steps: MCMC adaptation steps; their draws are decoded too (default 50).
+        warmup_steps: MCMC adaptation steps; their draws are decoded too (default 200,
+            chosen on Φ valid: docs/reproduce/tune_latent_search.py).
         step_size: initial MCMC step size in the ``u`` frame (default 0.3).
         num_steps: HMC leapfrog steps per draw (default 8).
         max_tree_depth: NUTS's deepest tree (default 4: at most 15 gradients a draw).
@@ -96,7 +97,7 @@ class LatentSearchConfig:
     start: str = "q"
     beam: int = 16
     max_draws: int = 20_000
-    warmup_steps: int = 50
+    warmup_steps: int = 200
     step_size: float = 0.3
     num_steps: int = 8
     max_tree_depth: int = 4
