@@ -17,7 +17,7 @@ wm() {
 from worldmodel.cli import main; main()" "$@"
 }
 phi=${PHI:-/tmp/phi} run=${RUN:-/tmp/dyn-run}
-[ -f $phi/manifest.json ] || wm generate --count 120000 --max-length 5 --examples 5 --min-examples 2 \
+[ -d $phi/train ] || wm generate --count 120000 --max-length 5 --examples 5 --min-examples 2 \
   --inputs exedec,medium,pccoder --seed 0 --workers "$(nproc)" --quiet --out $phi
 smi=
 if command -v nvidia-smi >/dev/null; then
