@@ -133,10 +133,10 @@ def test_train_dynamics_only_writes_a_checkpoint_the_query_commands_read(tmp_pat
         write_tasks(tmp_path / "data" / split / "a.jsonl", _tasks(8, seed), deepcoder)
     result = _run(["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--dim", "8",
                    "--token-dim", "8", "--dynamics", "--only", "dynamics", "--dynamics-dim", "8", "--epochs", "1",
-                   "--batch-size", "8", "--valid-limit", "0", "--quiet"])
+                   "--batch-size", "8", "--valid-limit", "0", "--dynamics-linear-stream", "--quiet"])
     assert result.exit_code == 0, result.output
     record = json.loads((tmp_path / "run" / "model.json").read_text())
-    assert record["dynamics"]["dim"] == 8
+    assert record["dynamics"]["dim"] == 8 and record["dynamics"]["linear_stream"]
     query = _run(["query", "forward", "--program", SORT, "--input", "[[2, 1]]",
                   "--dynamics", str(tmp_path / "run" / "model")])
     assert query.exit_code == 0, query.output

@@ -27,6 +27,7 @@ from ._edit_paths import (
 )
 from ._grammar import GrammarState, ProgramGrammar
 from ._latent_head import DecodedProgram, LatentConfig, LatentHead, LatentTerm
+from ._linear_stream import LinearStream, fit_linear_stream
 from ._loss_terms import EnergyTerm, LossTerm, SimilarityTerm, default_terms
 from ._memory import MemoryEntry, MemoryFileError, TaskMemories, TaskMemory
 from ._metrics import EvaluationResult, evaluate
@@ -59,6 +60,7 @@ __all__ = [
     "ProgramGrammar",
     "DynamicsHead",
     "DynamicsTerm",
+    "LinearStream",
     "statement_plan",
     "save_dynamics",
     "load_dynamics",
@@ -110,6 +112,7 @@ __all__ = [
     "default_terms",
     "evaluate",
     "fit",
+    "fit_linear_stream",
     "DataParallel",
     "load_tasks",
     "RecordTasks",

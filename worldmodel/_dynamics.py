@@ -30,6 +30,7 @@ from torchdiffeq import odeint, odeint_adjoint
 from worldmodel.datasets import DOMAINS, Domain, Program, Task, Type, Value, require_choice
 
 from ._config import ConfigError, _check_types, _within
+from ._linear_stream import LinearStream
 from ._values import SlotCodec, SlotDecoder, SlotEncoder
 
 __all__ = [
@@ -76,6 +77,10 @@ class DynamicsConfig:
         max_inputs: inputs the spec-density features reserve (default 3).
         numeric_readout: the decoder adds a :class:`~worldmodel._values.NumericReadout`
             (a peak at a computed scalar) to its element logits (default False).
+        linear_stream: carry exact numbers through the statements a linear map
+            computes (:mod:`~worldmodel._linear_stream`, fitted by
+            :func:`~worldmodel.fit_linear_stream`) and peak the forward decode at them
+            (default False).
 
     Example:
         >>> DynamicsConfig(dim=32, heads=4).dim
@@ -92,6 +97,7 @@ class DynamicsConfig:
     adjoint: bool = False
     max_inputs: int = 3
     numeric_readout: bool = False
+    linear_stream: bool = False
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -228,6 +234,7 @@ class DynamicsHead(nn.Module):
         self.decoder = SlotDecoder(self.codec, d, numeric=config.numeric_readout)
         self.field = _VectorField(d, config.heads, config.layers, len(domain.primitives))
         self.no_other = nn.Parameter(torch.zeros(d))
+        self.linear = LinearStream(len(domain.primitives), self.codec) if config.linear_stream else None
         self.density = _SpecDensity((config.max_inputs + 1) * d)
 
     @property
@@ -237,20 +244,25 @@ class DynamicsHead(nn.Module):
     def to_config(self) -> DynamicsConfig:
         return self.config
 
-    def grown(self, *, layers: int | None = None, numeric_readout: bool | None = None) -> DynamicsHead:
-        """A copy with more vector-field blocks or the numeric readout, computing the same function.
+    def grown(self, *, layers: int | None = None, numeric_readout: bool | None = None,
+              linear_stream: bool | None = None) -> DynamicsHead:
+        """A copy with more vector-field blocks, the numeric readout or the linear stream,
+        computing the same function.
 
         The blocks added after the trained ones start as identities (their attention
-        output and last MLP layer are zero) and the readout starts at (almost) zero, so
-        training the grown head continues from where this one stopped.
+        output and last MLP layer are zero), the readout starts at (almost) zero and the
+        linear stream with no exact map (fit it with :func:`~worldmodel.fit_linear_stream`),
+        so training the grown head continues from where this one stopped.
 
         Args:
             layers: blocks in the copy (default this head's; not fewer).
             numeric_readout: give the copy's decoder the readout (default this head's;
                 a readout cannot be taken away).
+            linear_stream: give the copy the linear stream (default this head's; nor
+                can a stream).
 
         Raises:
-            ConfigError: fewer layers, or the readout removed.
+            ConfigError: fewer layers, or the readout or stream removed.
 
         Example:
             >>> head = DynamicsHead(DynamicsConfig(dim=16, heads=2))
@@ -260,11 +272,14 @@ class DynamicsHead(nn.Module):
         c = self.config
         layers = c.layers if layers is None else layers
         numeric_readout = c.numeric_readout if numeric_readout is None else numeric_readout
+        linear_stream = c.linear_stream if linear_stream is None else linear_stream
         if layers < c.layers:
             raise ConfigError(f"grown: layers ({layers}) must be at least this head's {c.layers}")
         if c.numeric_readout and not numeric_readout:
             raise ConfigError("grown: numeric_readout=False would drop this head's trained readout")
-        config = replace(c, layers=layers, numeric_readout=numeric_readout)
+        if c.linear_stream and not linear_stream:
+            raise ConfigError("grown: linear_stream=False would drop this head's fitted linear stream")
+        config = replace(c, layers=layers, numeric_readout=numeric_readout, linear_stream=linear_stream)
         head = DynamicsHead(config, domain=self.domain).to(self.device)
         head.load_state_dict(self.state_dict(), strict=False)  # the new tensors keep their start
         for block in head.field.blocks[c.layers :]:
@@ -356,6 +371,33 @@ class DynamicsHead(nn.Module):
             index = torch.full((n,), primitive, dtype=torch.long, device=self.device)
             latents.append(self.step(latents[carried], None if other < 0 else latents[other], index))
         return latents
+
+    def output_logits(self, program: Program, inputs: Sequence[Sequence[Value]], *,
+                      width: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The forward decode of ``program``'s output on N input tuples: header logits
+        ``(N, H)`` and element logits ``(N, W - 1, V)`` (``width`` as :meth:`run_program`).
+
+        With a linear stream, the element logits of each output whose numbers are
+        trusted (:mod:`~worldmodel._linear_stream`) are peaked at them, ``-PRECISION (v - u)^2``.
+        """
+        latents = self.run_program(program, inputs, width=width)
+        header, element = self.decode(latents[-1])
+        if self.linear is None:
+            return header, element
+        slots, n = self.codec.slots, len(inputs)
+        variables = []  # (numbers (N, S), headers (N,), trusted (N,)) per variable
+        for i in range(len(program.input_types)):
+            ids = self.codec.encode([row[i] for row in inputs], width=slots).to(self.device)
+            variables.append((self.codec.numbers(ids), ids[:, 0], torch.ones(n, dtype=torch.bool, device=self.device)))
+        for k, (primitive, carried, other) in enumerate(statement_plan(program, self.domain)):
+            numbers, trusted = self.linear.step(primitive, variables[carried], None if other < 0 else variables[other])
+            result_header = self.decode(latents[len(program.input_types) + k])[0].argmax(-1)
+            used = self.codec.used(result_header, width=slots)
+            variables.append((numbers * used, result_header, trusted))
+        numbers, _, trusted = variables[-1]
+        w = element.shape[1] + 1
+        peak = -self.linear.PRECISION * (self.linear.values - numbers[:, 1:w, None]).pow(2)  # (N, W - 1, V)
+        return header, element + peak * trusted[:, None, None]
 
     # -- spec density ---------------------------------------------------------------------
 

@@ -86,8 +86,7 @@ def check_query_output(program: Program, output: object, head: DynamicsHead) -> 
 @torch.no_grad()
 def forward_batch(head: DynamicsHead, program: Program, inputs: Sequence[Sequence[Value]], *, k: int) -> list[ForwardResult]:
     """:func:`forward_query` for N input tuples of one program, in one rollout."""
-    latents = head.run_program(program, inputs)
-    header, element = head.decode(latents[-1])
+    header, element = head.output_logits(program, inputs)
     want = output_type(program, head)
     return [ForwardResult(tuple(top_values(header[n], element[n], head.codec, k=k, type_=want)))
             for n in range(len(inputs))]

@@ -85,7 +85,7 @@ def _output_log_likelihood(head: DynamicsHead, program: Program, rows: Sequence[
     width = head.codec.slots
     for s in range(0, len(rows), chunk):
         part = rows[s : s + chunk]
-        header, element = head.decode(head.run_program(program, part, width=width)[-1])
+        header, element = head.output_logits(program, part, width=width)
         out += SlotDecoder.log_likelihood(header, element, y_ids.expand(len(part), -1)).tolist()
     return out
 

@@ -39,6 +39,7 @@ from ._distributed import DataParallel
 from ._dynamics_term import DynamicsTerm
 from ._features import Featurizer
 from ._latent_head import LatentTerm
+from ._linear_stream import fit_linear_stream
 from ._loss_terms import LossTerm, default_terms
 from ._metrics import evaluate
 from ._policy_term import PolicyTerm
@@ -158,7 +159,9 @@ def fit(
     """Train ``model`` on ``train_tasks``; evaluate on ``valid_tasks`` each epoch.
 
     Args:
-        model: a :class:`WorldModel` (moved to ``config.device``).
+        model: a :class:`WorldModel` (moved to ``config.device``). A dynamics head
+            with an unfitted linear stream gets it fitted on ``train_tasks`` first
+            (:func:`~worldmodel.fit_linear_stream`).
         train_tasks: tasks with ``.program`` (a solution).
         valid_tasks: held-out tasks with ``.program`` (at most ``config.valid_limit`` used).
         config: the training config.
@@ -194,6 +197,11 @@ def fit(
     terms = _selected_terms(list(terms), config)
     if not train_tasks:
         raise ValueError("fit: train_tasks is empty")
+    head = getattr(model, "dynamics", None)
+    if head is not None and head.linear is not None and not bool(head.linear.exact.any()):
+        # The stream's maps depend on the traces, not on the weights: fitted once, and
+        # kept by the checkpoints (a resumed run finds them fitted).
+        fit_linear_stream(head.linear, train_tasks, model.domain, progress=progress)
     parallel = DataParallel.from_environment(config.device) if parallel is None else parallel
     if parallel.world > 1:
         _check_parallel(config, parallel)

@@ -84,6 +84,32 @@ class SlotCodec:
             return ids[1] + lo
         return [e + lo for e in ids[1 : header]]
 
+    def numbers(self, ids: torch.Tensor) -> torch.Tensor:
+        """``(..., W)`` float: each element slot's value, ``0`` for the header and unused slots.
+
+        Example:
+            >>> from worldmodel.datasets import DEFAULT_BOUNDS
+            >>> codec = SlotCodec(DEFAULT_BOUNDS)
+            >>> codec.numbers(codec.encode([[3, -1], 7], width=4)).tolist()
+            [[0.0, 3.0, -1.0, 0.0], [0.0, 7.0, 0.0, 0.0]]
+        """
+        element = ids[..., 1:]
+        value = (element + self.bounds.min_value).to(torch.float32) * (element != self.pad)
+        return torch.cat([torch.zeros_like(value[..., :1]), value], -1)
+
+    def used(self, header: torch.Tensor, *, width: int) -> torch.Tensor:
+        """``(..., width)`` float: 1 for the element slots a value with these header ids fills.
+
+        Example:
+            >>> from worldmodel.datasets import DEFAULT_BOUNDS
+            >>> codec = SlotCodec(DEFAULT_BOUNDS)
+            >>> codec.used(codec.encode([[3, -1], 7], width=4)[:, 0], width=4).tolist()
+            [[0.0, 1.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0]]
+        """
+        length = torch.where(header == 0, 1, header - 1)  # an int fills slot 1
+        slot = torch.arange(width, device=header.device)
+        return ((slot >= 1) & (slot <= length.unsqueeze(-1))).to(torch.float32)
+
     def numeric(self, ids: torch.Tensor) -> torch.Tensor:
         """``(..., W, 1 + B)`` numeric features of element slots: value / range and its bits.
 

@@ -41,6 +41,9 @@ from ._base import _DOMAIN_OPTION, _THREADS, _domain, _fail, main
 @click.option("--dynamics-layers", type=int, default=1, show_default=True, help="Blocks in the dynamics vector field.")
 @click.option("--dynamics-transition", type=click.Choice(["ode", "residual"]), default="ode", show_default=True,
               help="ode: integrate each statement; residual: one step h + F(h) (the ablation).")
+@click.option("--dynamics-linear-stream", is_flag=True,
+              help="Give a new dynamics head the linear stream (exact numbers where a linear map computes them), "
+                   "fitted on the training tasks' traces before training.")
 @click.option("--latent", is_flag=True, help="Also train a program latent space (autoencoder, q(z|x,y), E(x,y,z)).")
 @click.option("--latent-dim", type=int, default=32, show_default=True, help="Width of a new latent space's z.")
 @click.option("--init", "init_path", type=click.Path(), default=None,
@@ -62,7 +65,7 @@ from ._base import _DOMAIN_OPTION, _THREADS, _domain, _fail, main
 def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahead, epochs, batch_size, lr, hard_negatives,
           batch_negatives, chain_length, device, no_amp, workers, threads, seed, checkpoint_every, max_steps,
           time_limit, valid_limit, policy, policy_weight, primitive_weight, spec_batch_size, dynamics,
-          dynamics_dim, dynamics_layers, dynamics_transition, latent, latent_dim, init_path, primitive_width, value_width, only,
+          dynamics_dim, dynamics_layers, dynamics_transition, dynamics_linear_stream, latent, latent_dim, init_path, primitive_width, value_width, only,
           reuse_batches, lr_by_time, accumulate, domain_name, quiet):
     """Train a world model on DATA; writes OUT/model.safetensors + OUT/model.json.
 
@@ -113,7 +116,8 @@ def train(data, out, train_split, valid_split, limit, dim, token_dim, no_lookahe
         if value_width is not None and model.config.value_width != value_width:
             model.attach_value_head(width=value_width)
         if dynamics and model.dynamics is None:
-            model.attach_dynamics(DynamicsConfig(dim=dynamics_dim, layers=dynamics_layers, transition=dynamics_transition))
+            model.attach_dynamics(DynamicsConfig(dim=dynamics_dim, layers=dynamics_layers, transition=dynamics_transition,
+                                                 linear_stream=dynamics_linear_stream))
         if latent and model.latent is None:
             model.attach_latent(LatentConfig(latent_dim=latent_dim))
         train_tasks = load_tasks(data, train_split, model.domain, limit=limit, lazy=True)
