@@ -391,7 +391,7 @@ class DynamicsHead(nn.Module):
             variables.append((self.codec.numbers(ids), ids[:, 0], torch.ones(n, dtype=torch.bool, device=self.device)))
         for k, (primitive, carried, other) in enumerate(statement_plan(program, self.domain)):
             numbers, trusted = self.linear.step(primitive, variables[carried], None if other < 0 else variables[other])
-            result_header = self.decode(latents[len(program.input_types) + k])[0].argmax(-1)
+            result_header = self.decoder.header_logits(latents[len(program.input_types) + k]).argmax(-1)
             used = self.codec.used(result_header, width=slots)
             variables.append((numbers * used, result_header, trusted))
         numbers, _, trusted = variables[-1]

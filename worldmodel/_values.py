@@ -223,6 +223,10 @@ class SlotDecoder(nn.Module):
             element = element + self.numeric(slots, element)
         return self.header(h[..., 0, :]), element
 
+    def header_logits(self, h: torch.Tensor) -> torch.Tensor:
+        """The header logits ``(N, H)`` of :meth:`forward`, without the element logits."""
+        return self.header(self.norm(h[..., 0, :]))
+
     @staticmethod
     def log_likelihood(header: torch.Tensor, element: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         """``(N,)`` log p(value) of the values with slot ids ``ids`` ``(N, W)`` (see module doc)."""
